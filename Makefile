@@ -1,0 +1,30 @@
+# flytedist/flyteplugins: Flyte backend plugins for distributed computing.
+include boilerplate/go.mk
+
+.DEFAULT_GOAL := build
+
+.PHONY: build test unit lint generate bench fuzz
+build: go-build
+
+## test: everything CI runs (vet, gofmt, unit tests with the race detector).
+test: go-fmt-check go-vet unit
+
+unit:
+	$(GO) test -race -count=1 $(PKGS)
+
+lint: go-lint
+
+generate: go-generate
+
+## bench: BuildResource / GetTaskPhase benchmarks of every plugin, with allocations.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./go/...
+
+## fuzz: a short run of every fuzz target (FUZZTIME=30s by default).
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list ./go/...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
