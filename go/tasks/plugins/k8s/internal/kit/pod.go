@@ -1,0 +1,213 @@
+package kit
+
+import (
+	"context"
+	"errors"
+	"reflect"
+
+	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/core"
+	flyteerrors "github.com/flyteorg/flyte/flyteplugins/go/tasks/errors"
+	pluginsCore "github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core"
+	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/flytek8s"
+	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/flytek8s/config"
+	flytestderrors "github.com/flyteorg/flyte/flytestdlib/errors"
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// TaskPod is the task's pod as Flyte builds any task pod (platform
+// tolerations, node selectors, affinity, scheduler name, DNS config, security
+// contexts, host network, service account, default env, default pod
+// template, resource overrides), built non-interruptible. Build it once per
+// BuildResource and derive a RolePod for each role.
+type TaskPod struct {
+	Spec *v1.PodSpec
+	Meta *metav1.ObjectMeta
+	// PrimaryName is the name of the container that runs the task.
+	PrimaryName string
+
+	metadata pluginsCore.TaskExecutionMetadata
+}
+
+// BuildTaskPod builds the task's pod through flytek8s.ToK8sPodSpec with the
+// interruptible flag forced off; RoleOptions.Interruptible adds it back per
+// role.
+func BuildTaskPod(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) (*TaskPod, error) {
+	nonInterruptible := flytek8s.NewPluginTaskExecutionContext(tCtx, flytek8s.WithInterruptible(false))
+	spec, meta, primary, err := flytek8s.ToK8sPodSpec(ctx, nonInterruptible)
+	if err != nil {
+		return nil, asFlyteError(err, "task pod")
+	}
+	return &TaskPod{Spec: spec, Meta: meta, PrimaryName: primary, metadata: tCtx.TaskExecutionMetadata()}, nil
+}
+
+// asFlyteError keeps errors that already carry a Flyte code (pod building
+// returns BadTaskSpecification for what it rejects) and marks the rest,
+// which come from decoding the task, as bad specifications.
+func asFlyteError(err error, field string) error {
+	var coded interface{ Code() flytestderrors.ErrorCode }
+	if errors.As(err, &coded) {
+		return err
+	}
+	return flyteerrors.Wrapf(flyteerrors.BadTaskSpecification, err, "invalid %s", field)
+}
+
+// RoleOptions says how one role's pod differs from the task pod.
+type RoleOptions struct {
+	// Interruptible places the role on interruptible nodes. Roles whose loss
+	// kills the job (Spark driver, Ray head, Dask scheduler and runner) pass
+	// false; roles that only lose work pass the task's flag.
+	Interruptible bool
+	// PrimaryName renames the primary container (e.g. "ray-head"); empty
+	// keeps the task's name.
+	PrimaryName string
+	// Overlay is the role's K8sPod from the task's custom config, merged
+	// over the role pod with MergePodSpec. May be nil.
+	Overlay *core.K8SPod
+	// OverlayField names the overlay in error messages ("driverPod").
+	OverlayField string
+}
+
+// RolePod is one role's pod: the spec plus the pod metadata the operator
+// should stamp on it.
+type RolePod struct {
+	Spec        *v1.PodSpec
+	Labels      map[string]string
+	Annotations map[string]string
+	PrimaryName string
+}
+
+// Primary returns the role's primary container. It is never nil: the task
+// pod always has one and overlays merge into it.
+func (p *RolePod) Primary() *v1.Container {
+	for i := range p.Spec.Containers {
+		if p.Spec.Containers[i].Name == p.PrimaryName {
+			return &p.Spec.Containers[i]
+		}
+	}
+	return nil
+}
+
+// Sidecars returns every container except the primary.
+func (p *RolePod) Sidecars() []v1.Container {
+	var out []v1.Container
+	for _, c := range p.Spec.Containers {
+		if c.Name != p.PrimaryName {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Role derives a role's pod. The task pod is not modified; the result shares
+// no memory with it.
+func (t *TaskPod) Role(opts RoleOptions) (*RolePod, error) {
+	spec := t.Spec.DeepCopy()
+	if opts.Interruptible {
+		ApplyInterruptible(spec)
+	}
+	primary := t.PrimaryName
+	if opts.PrimaryName != "" && opts.PrimaryName != primary {
+		renameContainer(spec.Containers, primary, opts.PrimaryName)
+		primary = opts.PrimaryName
+	}
+
+	cfg := config.GetK8sPluginConfig()
+	labels := []map[string]string{cfg.DefaultLabels, t.Meta.GetLabels(), t.metadata.GetLabels()}
+	annotations := []map[string]string{cfg.DefaultAnnotations, t.Meta.GetAnnotations(), t.metadata.GetAnnotations()}
+
+	if opts.Overlay != nil {
+		overlay, err := UnmarshalPodSpec(opts.OverlayField+".podSpec", opts.Overlay.GetPodSpec())
+		if err != nil {
+			return nil, err
+		}
+		if overlay != nil {
+			if name := opts.Overlay.GetPrimaryContainerName(); name != "" && name != primary {
+				renameContainer(overlay.Containers, name, primary)
+			}
+			MergePodSpec(spec, overlay)
+		}
+		labels = append(labels, opts.Overlay.GetMetadata().GetLabels())
+		annotations = append(annotations, opts.Overlay.GetMetadata().GetAnnotations())
+	}
+	return &RolePod{
+		Spec:        spec,
+		Labels:      MergeMaps(labels...),
+		Annotations: MergeMaps(annotations...),
+		PrimaryName: primary,
+	}, nil
+}
+
+func renameContainer(containers []v1.Container, from, to string) {
+	for i := range containers {
+		if containers[i].Name == from {
+			containers[i].Name = to
+			return
+		}
+	}
+}
+
+// ApplyInterruptible turns a pod Flyte built as non-interruptible into the
+// one it builds for an interruptible task: the platform's interruptible
+// tolerations and node selector are added, and the non-interruptible
+// node-affinity requirement is swapped for the interruptible one.
+func ApplyInterruptible(spec *v1.PodSpec) {
+	cfg := config.GetK8sPluginConfig()
+	for _, tol := range cfg.InterruptibleTolerations {
+		if !hasToleration(spec.Tolerations, tol) {
+			spec.Tolerations = append(spec.Tolerations, tol)
+		}
+	}
+	if len(cfg.InterruptibleNodeSelector) > 0 {
+		spec.NodeSelector = MergeMaps(spec.NodeSelector, cfg.InterruptibleNodeSelector)
+	}
+	if req := cfg.NonInterruptibleNodeSelectorRequirement; req != nil && spec.Affinity != nil {
+		removeRequirement(spec.Affinity, *req)
+	}
+	if req := cfg.InterruptibleNodeSelectorRequirement; req != nil {
+		if spec.Affinity == nil {
+			spec.Affinity = &v1.Affinity{}
+		}
+		flytek8s.AddRequiredNodeSelectorRequirements(spec.Affinity, *req.DeepCopy())
+	}
+}
+
+func hasToleration(list []v1.Toleration, t v1.Toleration) bool {
+	for i := range list {
+		if reflect.DeepEqual(list[i], t) {
+			return true
+		}
+	}
+	return false
+}
+
+// removeRequirement undoes flytek8s.AddRequiredNodeSelectorRequirements: it
+// drops the last occurrence of req from every required term (the one Flyte
+// appended) and prunes what that leaves empty.
+func removeRequirement(aff *v1.Affinity, req v1.NodeSelectorRequirement) {
+	na := aff.NodeAffinity
+	if na == nil || na.RequiredDuringSchedulingIgnoredDuringExecution == nil {
+		return
+	}
+	terms := na.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
+	kept := terms[:0]
+	for _, term := range terms {
+		for i := len(term.MatchExpressions) - 1; i >= 0; i-- {
+			if reflect.DeepEqual(term.MatchExpressions[i], req) {
+				term.MatchExpressions = append(term.MatchExpressions[:i:i], term.MatchExpressions[i+1:]...)
+				break
+			}
+		}
+		if len(term.MatchExpressions) > 0 || len(term.MatchFields) > 0 {
+			kept = append(kept, term)
+		}
+	}
+	if len(kept) == 0 {
+		na.RequiredDuringSchedulingIgnoredDuringExecution = nil
+		if na.PreferredDuringSchedulingIgnoredDuringExecution == nil {
+			aff.NodeAffinity = nil
+		}
+		return
+	}
+	na.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms = kept
+}
