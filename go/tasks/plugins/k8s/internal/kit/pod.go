@@ -45,7 +45,9 @@ func BuildTaskPod(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) (*
 // returns BadTaskSpecification for what it rejects) and marks the rest,
 // which come from decoding the task, as bad specifications.
 func asFlyteError(err error, field string) error {
-	var coded interface{ Code() flytestderrors.ErrorCode }
+	var coded interface {
+		Code() flytestderrors.ErrorCode
+	}
 	if errors.As(err, &coded) {
 		return err
 	}
