@@ -119,8 +119,8 @@ func New(task Task) *Context {
 		RetryAttempt: 0,
 	}
 	return &Context{
-		task: task,
-		meta: &metadata{task: task, id: taskExecID{name: task.GeneratedName, id: id}},
+		task:  task,
+		meta:  &metadata{task: task, id: taskExecID{name: task.GeneratedName, id: id}},
 		store: SharedStore(),
 		out:   &outputWriter{prefix: task.OutputPrefix},
 	}
@@ -242,7 +242,7 @@ func (m *metadata) GetOwnerID() types.NamespacedName {
 	return types.NamespacedName{Namespace: m.task.Namespace, Name: "f8a1b2c3d4"}
 }
 func (m *metadata) GetTaskExecutionID() pluginsCore.TaskExecutionID { return m.id }
-func (m *metadata) GetNamespace() string                           { return m.task.Namespace }
+func (m *metadata) GetNamespace() string                            { return m.task.Namespace }
 func (m *metadata) GetOwnerReference() v12.OwnerReference {
 	return v12.OwnerReference{APIVersion: "flyte.lyft.com/v1alpha1", Kind: "FlyteWorkflow", Name: "f8a1b2c3d4", UID: "uid-f8a1b2c3d4"}
 }
