@@ -1,0 +1,91 @@
+package spark
+
+import (
+	"strings"
+
+	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/core"
+	pluginsCore "github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core"
+	sparkv1beta2 "github.com/kubeflow/spark-operator/v2/api/v1beta2"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/internal/kit"
+)
+
+// Custom-info keys of the UI links, as upstream's console plugin reads them.
+const (
+	customDriverUI  = "sparkDriverUI"
+	customHistoryUI = "sparkHistoryUI"
+)
+
+// Log names of the links, appended to each template's display name.
+const (
+	logNameDriver  = "(Driver Logs)"
+	logNameUser    = "(User Logs)"
+	logNameSystem  = "(System Logs)"
+	logNameAllUser = "(Spark-Submit/All User Logs)"
+)
+
+// linkers cache one initialised log plugin per log config.
+type linkers struct {
+	mixed, user, system, allUser kit.LogLinks
+}
+
+// taskInfo renders the application's log and UI links.
+func (l *linkers) taskInfo(cfg *Config, app *sparkv1beta2.SparkApplication, execID pluginsCore.TaskExecutionID, tmpl *core.TaskTemplate) (*pluginsCore.TaskInfo, error) {
+	state := app.Status.AppState.State
+	in := kit.LogInput{
+		Namespace:    app.Namespace,
+		Start:        app.CreationTimestamp.Time,
+		TaskExecID:   execID,
+		TaskTemplate: tmpl,
+	}
+	if state == sparkv1beta2.ApplicationStateCompleted || state == sparkv1beta2.ApplicationStateFailed {
+		in.Finish = app.Status.TerminationTime.Time
+	}
+
+	taskLogs := make([]*core.TaskLog, 0, 6)
+	var err error
+	driver := app.Status.DriverInfo.PodName
+	if driver != "" {
+		in.PodName, in.LogName = driver, logNameDriver
+		if taskLogs, err = l.mixed.Render(taskLogs, &cfg.LogConfig.Mixed, in); err != nil {
+			return nil, err
+		}
+	}
+	in.PodName, in.LogName = driver, logNameUser
+	if taskLogs, err = l.user.Render(taskLogs, &cfg.LogConfig.User, in); err != nil {
+		return nil, err
+	}
+	in.PodName, in.LogName = app.Name, logNameSystem
+	if taskLogs, err = l.system.Render(taskLogs, &cfg.LogConfig.System, in); err != nil {
+		return nil, err
+	}
+	in.LogName, in.ShowWhilePending = logNameAllUser, true
+	if taskLogs, err = l.allUser.Render(taskLogs, &cfg.LogConfig.AllUser, in); err != nil {
+		return nil, err
+	}
+
+	info := &pluginsCore.TaskInfo{Logs: taskLogs}
+	if name, key, uri := uiLink(cfg, app); uri != "" {
+		info.Logs = append(info.Logs, &core.TaskLog{Uri: uri, Name: name, MessageFormat: core.TaskLog_JSON})
+		info.CustomInfo = &structpb.Struct{Fields: map[string]*structpb.Value{key: structpb.NewStringValue(uri)}}
+	}
+	return info, nil
+}
+
+// uiLink is the Spark Driver UI while the application runs, or the History
+// UI once it is done (when a history server is configured and Spark
+// reported an application ID).
+func uiLink(cfg *Config, app *sparkv1beta2.SparkApplication) (name, key, uri string) {
+	switch state := app.Status.AppState.State; {
+	case state == sparkv1beta2.ApplicationStateRunning && app.Status.DriverInfo.WebUIIngressAddress != "":
+		uri = app.Status.DriverInfo.WebUIIngressAddress
+		if !strings.HasPrefix(uri, "http://") && !strings.HasPrefix(uri, "https://") {
+			uri = "https://" + uri
+		}
+		return "Spark Driver UI", customDriverUI, uri
+	case terminal(state) && cfg.SparkHistoryServerURL != "" && app.Status.SparkApplicationID != "":
+		return "Spark History UI", customHistoryUI, strings.TrimSuffix(cfg.SparkHistoryServerURL, "/") + "/history/" + app.Status.SparkApplicationID
+	}
+	return "", "", ""
+}
