@@ -152,23 +152,27 @@ func mergeNamed(dst, src reflect.Value, key func(reflect.Value) string) {
 			mergeValue(out.Index(j), item, "")
 			continue
 		}
-		out = reflect.Append(out, deepCopy(item))
+		if !containsEqual(out, item) {
+			out = reflect.Append(out, deepCopy(item))
+		}
 	}
 	dst.Set(out)
+}
+
+func containsEqual(list, item reflect.Value) bool {
+	for j := 0; j < list.Len(); j++ {
+		if reflect.DeepEqual(list.Index(j).Interface(), item.Interface()) {
+			return true
+		}
+	}
+	return false
 }
 
 func appendUnique(dst, src reflect.Value) {
 	out := dst
 	for i := 0; i < src.Len(); i++ {
 		item := src.Index(i)
-		dup := false
-		for j := 0; j < out.Len(); j++ {
-			if reflect.DeepEqual(out.Index(j).Interface(), item.Interface()) {
-				dup = true
-				break
-			}
-		}
-		if !dup {
+		if !containsEqual(out, item) {
 			out = reflect.Append(out, deepCopy(item))
 		}
 	}

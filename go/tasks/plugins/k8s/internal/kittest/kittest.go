@@ -18,7 +18,9 @@ import (
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/flytek8s/config"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/io"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/k8s"
+	"github.com/flyteorg/flyte/flytestdlib/contextutils"
 	"github.com/flyteorg/flyte/flytestdlib/promutils"
+	"github.com/flyteorg/flyte/flytestdlib/promutils/labeled"
 	"github.com/flyteorg/flyte/flytestdlib/storage"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
@@ -76,10 +78,9 @@ func (t Task) Defaults() Task {
 
 // Context is a TaskExecutionContext and k8s.PluginContext over a Task.
 type Context struct {
-	task  Task
-	meta  *metadata
-	store *storage.DataStore
-	out   *outputWriter
+	task Task
+	meta *metadata
+	out  *outputWriter
 }
 
 var _ pluginsCore.TaskExecutionContext = (*Context)(nil)
@@ -95,6 +96,12 @@ var (
 // would panic on duplicate registration).
 func SharedStore() *storage.DataStore {
 	storeOnce.Do(func() {
+		// Data stores record labeled metrics, which need the metric keys set
+		// once per process; a test binary that already set them keeps its own.
+		func() {
+			defer func() { _ = recover() }()
+			labeled.SetMetricKeys(contextutils.ProjectKey, contextutils.DomainKey, contextutils.WorkflowIDKey, contextutils.TaskIDKey)
+		}()
 		s, err := storage.NewDataStore(&storage.Config{Type: storage.TypeMemory}, promutils.NewTestScope())
 		if err != nil {
 			panic(err)
@@ -119,10 +126,9 @@ func New(task Task) *Context {
 		RetryAttempt: 0,
 	}
 	return &Context{
-		task:  task,
-		meta:  &metadata{task: task, id: taskExecID{name: task.GeneratedName, id: id}},
-		store: SharedStore(),
-		out:   &outputWriter{prefix: task.OutputPrefix},
+		task: task,
+		meta: &metadata{task: task, id: taskExecID{name: task.GeneratedName, id: id}},
+		out:  &outputWriter{prefix: task.OutputPrefix},
 	}
 }
 
@@ -135,8 +141,8 @@ func (c *Context) SecretManager() pluginsCore.SecretManager { return secrets(c.t
 // TaskRefreshIndicator is a no-op.
 func (c *Context) TaskRefreshIndicator() pluginsCore.SignalAsync { return func(context.Context) {} }
 
-// DataStore is the shared in-memory store.
-func (c *Context) DataStore() *storage.DataStore { return c.store }
+// DataStore is the shared in-memory store, made on first use.
+func (c *Context) DataStore() *storage.DataStore { return SharedStore() }
 
 // PluginStateReader returns Task.State.
 func (c *Context) PluginStateReader() pluginsCore.PluginStateReader { return stateReader{c.task.State} }
