@@ -56,6 +56,15 @@ func buildApplication(ctx context.Context, tCtx pluginsCore.TaskExecutionContext
 	if err := kit.UnmarshalCustom(tmpl, job); err != nil {
 		return nil, err
 	}
+	// protojson drops enum names it does not know (so a newer flytekit's
+	// fields don't break us); an application type Spark can't run is an error.
+	if v, ok := tmpl.GetCustom().GetFields()["applicationType"]; ok {
+		if name := v.GetStringValue(); name != "" {
+			if _, known := plugins.SparkApplication_Type_value[name]; !known {
+				return nil, kit.BadSpec("custom.applicationType", name, "not one of PYTHON, JAVA, SCALA, R")
+			}
+		}
+	}
 	if job.GetMainApplicationFile() == "" && job.GetMainClass() == "" {
 		return nil, kit.BadSpec("custom.mainApplicationFile", "", "neither mainApplicationFile nor mainClass is set; Spark needs one to start")
 	}

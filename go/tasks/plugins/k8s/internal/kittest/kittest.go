@@ -19,6 +19,7 @@ import (
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/io"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/k8s"
 	"github.com/flyteorg/flyte/flytestdlib/contextutils"
+	"github.com/flyteorg/flyte/flytestdlib/logger"
 	"github.com/flyteorg/flyte/flytestdlib/promutils"
 	"github.com/flyteorg/flyte/flytestdlib/promutils/labeled"
 	"github.com/flyteorg/flyte/flytestdlib/storage"
@@ -29,6 +30,12 @@ import (
 	v12 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 )
+
+func init() {
+	// Log at flytestdlib's default level (warn), which is what propeller
+	// runs with once its config is loaded; logrus alone would log at info.
+	_ = logger.SetConfig(logger.GetConfig())
+}
 
 // Task describes one task execution as propeller would hand it to a plugin.
 // Zero values get sensible defaults (see Defaults).
