@@ -45,16 +45,17 @@ func (l *linkers) taskInfo(cfg *Config, app *sparkv1beta2.SparkApplication, exec
 
 	taskLogs := make([]*core.TaskLog, 0, 6)
 	var err error
-	driver := app.Status.DriverInfo.PodName
-	if driver != "" {
+	// Driver links wait for the driver pod's name: rendered without it, a
+	// template's {{ .podName }} would stay in the URL.
+	if driver := app.Status.DriverInfo.PodName; driver != "" {
 		in.PodName, in.LogName = driver, logNameDriver
 		if taskLogs, err = l.mixed.Render(taskLogs, &cfg.LogConfig.Mixed, in); err != nil {
 			return nil, err
 		}
-	}
-	in.PodName, in.LogName = driver, logNameUser
-	if taskLogs, err = l.user.Render(taskLogs, &cfg.LogConfig.User, in); err != nil {
-		return nil, err
+		in.LogName = logNameUser
+		if taskLogs, err = l.user.Render(taskLogs, &cfg.LogConfig.User, in); err != nil {
+			return nil, err
+		}
 	}
 	in.PodName, in.LogName = app.Name, logNameSystem
 	if taskLogs, err = l.system.Render(taskLogs, &cfg.LogConfig.System, in); err != nil {
