@@ -68,6 +68,12 @@ type RoleOptions struct {
 	Overlay *core.K8SPod
 	// OverlayField names the overlay in error messages ("driverPod").
 	OverlayField string
+	// Customize, when set, sets the role's own defaults on its pod (container
+	// name is already the role's, interruptible delta applied) before the
+	// overlay is merged, so the user's overlay still wins over them. The
+	// RolePod it gets has Spec and PrimaryName set, not yet labels or
+	// annotations.
+	Customize func(pod *RolePod)
 }
 
 // RolePod is one role's pod: the spec plus the pod metadata the operator
@@ -114,9 +120,11 @@ func (t *TaskPod) Role(opts RoleOptions) (*RolePod, error) {
 		primary = opts.PrimaryName
 	}
 
-	cfg := config.GetK8sPluginConfig()
-	labels := []map[string]string{cfg.DefaultLabels, t.Meta.GetLabels(), t.metadata.GetLabels()}
-	annotations := []map[string]string{cfg.DefaultAnnotations, t.Meta.GetAnnotations(), t.metadata.GetAnnotations()}
+	if opts.Customize != nil {
+		opts.Customize(&RolePod{Spec: spec, PrimaryName: primary})
+	}
+
+	labels, annotations := t.metaSources()
 
 	if opts.Overlay != nil {
 		overlay, err := UnmarshalPodSpec(opts.OverlayField+".podSpec", opts.Overlay.GetPodSpec())
@@ -128,6 +136,9 @@ func (t *TaskPod) Role(opts RoleOptions) (*RolePod, error) {
 				renameContainer(overlay.Containers, name, primary)
 			}
 			MergePodSpec(spec, overlay)
+			// Extended resources (GPUs) the overlay requests get their
+			// platform tolerations, as Flyte does for the task pod.
+			flytek8s.AddTolerationsForExtendedResources(spec)
 		}
 		labels = append(labels, opts.Overlay.GetMetadata().GetLabels())
 		annotations = append(annotations, opts.Overlay.GetMetadata().GetAnnotations())
@@ -138,6 +149,28 @@ func (t *TaskPod) Role(opts RoleOptions) (*RolePod, error) {
 		Annotations: MergeMaps(annotations...),
 		PrimaryName: primary,
 	}, nil
+}
+
+// metaSources are the label and annotation maps every role pod starts from,
+// lowest precedence first: platform defaults, the task pod's, the execution's.
+func (t *TaskPod) metaSources() (labels, annotations []map[string]string) {
+	cfg := config.GetK8sPluginConfig()
+	return []map[string]string{cfg.DefaultLabels, t.Meta.GetLabels(), t.metadata.GetLabels()},
+		[]map[string]string{cfg.DefaultAnnotations, t.Meta.GetAnnotations(), t.metadata.GetAnnotations()}
+}
+
+// Labels are the labels of a role pod without an overlay (platform defaults,
+// task pod, execution), for pods a plugin builds itself (a job submitter).
+// The result is a new map.
+func (t *TaskPod) Labels() map[string]string {
+	labels, _ := t.metaSources()
+	return MergeMaps(labels...)
+}
+
+// Annotations are the annotations of a role pod without an overlay, as Labels.
+func (t *TaskPod) Annotations() map[string]string {
+	_, annotations := t.metaSources()
+	return MergeMaps(annotations...)
 }
 
 func renameContainer(containers []v1.Container, from, to string) {
