@@ -57,6 +57,10 @@ type Rule struct {
 	Reason string
 	// Code is the failure's error code.
 	Code string
+	// Cleanup asks propeller to delete the resource when the rule is a
+	// failure (PhaseInfo.CleanupOnFailure), so a failed job's pods do not
+	// linger until the workflow ends.
+	Cleanup bool
 }
 
 // Phase turns the rule into a PhaseInfo. detail is appended to the reason:
@@ -79,10 +83,19 @@ func (r Rule) Phase(detail string, info *pluginsCore.TaskInfo) pluginsCore.Phase
 	case Succeeded:
 		return pluginsCore.PhaseInfoSuccess(info)
 	case RetryableFailure:
+		if r.Cleanup {
+			return pluginsCore.PhaseInfoRetryableFailureWithCleanup(r.Code, msg, info)
+		}
 		return pluginsCore.PhaseInfoRetryableFailure(r.Code, msg, info)
 	case SystemRetryableFailure:
+		if r.Cleanup {
+			return pluginsCore.PhaseInfoSystemRetryableFailureWithCleanup(r.Code, msg, info)
+		}
 		return pluginsCore.PhaseInfoSystemRetryableFailure(r.Code, msg, info)
 	case PermanentFailure:
+		if r.Cleanup {
+			return pluginsCore.PhaseInfoFailureWithCleanup(r.Code, msg, info)
+		}
 		return pluginsCore.PhaseInfoFailure(r.Code, msg, info)
 	}
 	return RunningWithReason(fmt.Sprintf("unmapped outcome %v", r.Outcome), info)
