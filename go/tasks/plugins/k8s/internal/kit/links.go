@@ -24,7 +24,10 @@ type LogInput struct {
 	// Start and Finish bound the time range log UIs show; a zero Finish
 	// renders as 0 (still running).
 	Start, Finish time.Time
-	// ExtraVars are plugin-specific template variables.
+	// Vars are plugin-specific template variables ({{ .rayClusterName }}).
+	Vars []Var
+	// ExtraVars are plugin-specific variables in tasklog's form; Vars is
+	// cheaper.
 	ExtraVars []tasklog.TemplateVar
 	// TaskExecID and TaskTemplate feed the standard variables and the
 	// task-config `link_type` dynamic links.
@@ -34,63 +37,54 @@ type LogInput struct {
 	ShowWhilePending bool
 }
 
-// LogLinks renders log links for one logs.LogConfig. The log plugin is built
-// once per config object and reused (propeller asks for links on every
-// round), and rebuilt when the config section hands out a new object.
+// LogLinks renders log links for one log config. The config is parsed once
+// per config object and reused (propeller asks for links on every round);
+// a config section that hands out a new object gets it re-parsed.
 type LogLinks struct {
 	cache atomic.Pointer[logCacheEntry]
 }
 
 type logCacheEntry struct {
-	cfg    *logs.LogConfig
-	plugin tasklog.Plugin
+	key      any
+	compiled *compiledLogs
 }
 
-// Plugin returns the log plugin for cfg, nil when cfg enables no links.
-func (l *LogLinks) Plugin(cfg *logs.LogConfig) (tasklog.Plugin, error) {
-	if e := l.cache.Load(); e != nil && e.cfg == cfg {
-		return e.plugin, nil
+func (l *LogLinks) compiled(key any, compile func() *compiledLogs) *compiledLogs {
+	if e := l.cache.Load(); e != nil && e.key == key {
+		return e.compiled
 	}
-	p, err := logs.InitializeLogPlugins(cfg)
-	if err != nil {
-		return nil, err
-	}
-	l.cache.Store(&logCacheEntry{cfg: cfg, plugin: p})
-	return p, nil
+	c := compile()
+	l.cache.Store(&logCacheEntry{key: key, compiled: c})
+	return c
 }
 
-// Render appends the links cfg produces for in to dst.
+// Render appends the links cfg produces for in to dst: the same links
+// flyteplugins' log plugins produce for that config (TestRendererMatchesTasklog).
 func (l *LogLinks) Render(dst []*core.TaskLog, cfg *logs.LogConfig, in LogInput) ([]*core.TaskLog, error) {
 	if cfg == nil {
 		return dst, nil
 	}
-	p, err := l.Plugin(cfg)
-	if err != nil || p == nil {
-		return dst, err
+	c := l.compiled(cfg, func() *compiledLogs { return compileLogConfig(cfg) })
+	if len(in.ExtraVars) > 0 {
+		in.Vars = append(in.Vars, varsFromRegexps(in.ExtraVars)...)
 	}
-	start, finish := unix(in.Start), unix(in.Finish)
-	out, err := p.GetTaskLogs(tasklog.Input{
-		PodName:              in.PodName,
-		Namespace:            in.Namespace,
-		LogName:              in.LogName,
-		PodRFC3339StartTime:  time.Unix(start, 0).UTC().Format(time.RFC3339),
-		PodRFC3339FinishTime: time.Unix(finish, 0).UTC().Format(time.RFC3339),
-		PodUnixStartTime:     start,
-		PodUnixFinishTime:    finish,
-		TaskExecutionID:      in.TaskExecID,
-		ExtraTemplateVars:    in.ExtraVars,
-		TaskTemplate:         in.TaskTemplate,
+	return c.render(dst, &in), nil
+}
+
+// RenderTemplate appends the links of one template plugin (a dashboard link
+// from a plugin's own config) to dst, parsed once per template object. Use
+// one LogLinks per template.
+func (l *LogLinks) RenderTemplate(dst []*core.TaskLog, t *tasklog.TemplateLogPlugin, in LogInput) []*core.TaskLog {
+	if t == nil {
+		return dst
+	}
+	c := l.compiled(t, func() *compiledLogs {
+		return &compiledLogs{static: []linkTemplate{compileTemplatePlugin(*t, t.TemplateURIs)}}
 	})
-	if err != nil {
-		return dst, err
+	if len(in.ExtraVars) > 0 {
+		in.Vars = append(in.Vars, varsFromRegexps(in.ExtraVars)...)
 	}
-	for _, tl := range out.TaskLogs {
-		if in.ShowWhilePending {
-			tl.ShowWhilePending = true
-		}
-		dst = append(dst, tl)
-	}
-	return dst, nil
+	return c.render(dst, &in)
 }
 
 func unix(t time.Time) int64 {
