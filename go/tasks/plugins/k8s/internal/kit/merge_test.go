@@ -99,7 +99,7 @@ func TestMergePodSpec(t *testing.T) {
 			},
 		},
 		{
-			name: "a volume of the same name is replaced, not duplicated",
+			name:    "a volume of the same name is replaced, not duplicated",
 			overlay: &v1.PodSpec{Volumes: []v1.Volume{{Name: "scratch", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{Medium: v1.StorageMediumMemory}}}}},
 			check: func(t *testing.T, got *v1.PodSpec) {
 				require.Len(t, got.Volumes, 1)

@@ -60,8 +60,8 @@ func TestRendererMatchesTasklog(t *testing.T) {
 			TaskExecID: execID{id}, ExtraVars: []tasklog.TemplateVar{{Regex: TemplateVar("rayClusterName"), Value: "rc-1"}},
 			TaskTemplate: &core.TaskTemplate{Config: map[string]string{"link_type": "wandb,other", "project": "churn"}},
 		},
-		"sparse": {Namespace: "ns"},
-		"no link type": {PodName: "p", TaskTemplate: &core.TaskTemplate{}},
+		"sparse":              {Namespace: "ns"},
+		"no link type":        {PodName: "p", TaskTemplate: &core.TaskTemplate{}},
 		"log name with a var": {PodName: "p", LogName: " {{ .podName }}", TaskExecID: execID{proto.Clone(id).(*core.TaskExecutionIdentifier)}},
 	}
 	for cname, cfg := range configs {
