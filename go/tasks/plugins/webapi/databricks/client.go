@@ -1,0 +1,387 @@
+package databricks
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flyteorg/flyte/flytestdlib/logger"
+)
+
+// API paths, relative to https://<instance>.
+const (
+	submitPath = "/api/2.1/jobs/runs/submit"
+	getPath    = "/api/2.1/jobs/runs/get"
+	cancelPath = "/api/2.1/jobs/runs/cancel"
+)
+
+// maxResponseBytes bounds how much of an answer is read.
+const maxResponseBytes = 4 << 20
+
+// client is a small typed client for the three Jobs API calls the plugin
+// makes. It owns timeouts, retries and error classification; it never logs or
+// returns the token.
+type client struct {
+	http   *http.Client
+	policy retryPolicy
+	// sleep waits between tries; tests replace it to observe waits.
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+// retryPolicy is RetryPolicy with plain durations.
+type retryPolicy struct {
+	maxAttempts int
+	base, max   time.Duration
+}
+
+func newClient(cfg *Config) *client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.ResponseHeaderTimeout = cfg.HTTPTimeout.Duration
+	return &client{
+		http: &http.Client{
+			Transport: tr,
+			Timeout:   cfg.HTTPTimeout.Duration,
+			// Never follow a redirect: it could carry the token elsewhere
+			// (net/http drops Authorization only across domains).
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		policy: retryPolicy{
+			maxAttempts: cfg.Retry.MaxAttempts,
+			base:        cfg.Retry.BaseBackoff.Duration,
+			max:         cfg.Retry.MaxBackoff.Duration,
+		},
+		sleep: sleepCtx,
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// apiRun is the part of a runs/get answer the plugin reads. IDs are int64 all
+// the way: run IDs exceed 2^53 and must never pass through float64.
+type apiRun struct {
+	JobID      int64         `json:"job_id"`
+	RunID      int64         `json:"run_id"`
+	RunName    string        `json:"run_name"`
+	RunPageURL string        `json:"run_page_url"`
+	State      *apiRunState  `json:"state"`
+	Status     *apiRunStatus `json:"status"`
+}
+
+// apiRunState is the Jobs API 2.1 state object.
+type apiRunState struct {
+	LifeCycleState string `json:"life_cycle_state"`
+	ResultState    string `json:"result_state"`
+	StateMessage   string `json:"state_message"`
+}
+
+// apiRunStatus is the Jobs API 2.2 status object.
+type apiRunStatus struct {
+	State              string `json:"state"`
+	TerminationDetails *struct {
+		Code    string `json:"code"`
+		Type    string `json:"type"`
+		Message string `json:"message"`
+	} `json:"termination_details"`
+	QueueDetails *struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"queue_details"`
+}
+
+// apiError is an HTTP answer other than 2xx, or a call that could not be
+// completed. Its text names the call and the host, never the token.
+type apiError struct {
+	// op is the call: "submit run", "get run 42", "cancel run 42".
+	op string
+	// host is the instance the call went to.
+	host string
+	// status is the HTTP status, 0 if no answer was received.
+	status int
+	// code and message are Databricks' error_code and message, if it sent
+	// them, with any copy of the token removed.
+	code, message string
+	// cause is the transport or decoding failure when there is no status.
+	cause error
+	// retryAfter is the server's Retry-After, if any.
+	retryAfter time.Duration
+	// attempts is how many tries were made.
+	attempts int
+}
+
+func (e *apiError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Databricks %s at %s", e.op, e.host)
+	if e.status != 0 {
+		fmt.Fprintf(&b, ": HTTP %d", e.status)
+		if e.code != "" {
+			fmt.Fprintf(&b, " %s", e.code)
+		}
+		if e.message != "" {
+			fmt.Fprintf(&b, ": %s", e.message)
+		}
+	} else if e.cause != nil {
+		fmt.Fprintf(&b, ": %v", e.cause)
+	}
+	if e.attempts > 1 {
+		fmt.Fprintf(&b, " (after %d attempts)", e.attempts)
+	}
+	return b.String()
+}
+
+func (e *apiError) Unwrap() error { return e.cause }
+
+// transient reports whether trying again later may succeed.
+func (e *apiError) transient() bool {
+	if e.status == 0 {
+		return !errors.Is(e.cause, context.Canceled)
+	}
+	return e.status == http.StatusTooManyRequests || e.status >= 500 || e.status == http.StatusRequestTimeout
+}
+
+// tokenRefused reports whether Databricks refused the credentials.
+func (e *apiError) tokenRefused() bool {
+	return e.status == http.StatusUnauthorized || e.status == http.StatusForbidden
+}
+
+// notFound reports whether the run does not exist (any more). Databricks
+// answers 404 RESOURCE_DOES_NOT_EXIST or, for runs, 400 INVALID_PARAMETER_VALUE
+// "Run <id> does not exist.".
+func (e *apiError) notFound() bool {
+	return e.status == http.StatusNotFound || e.code == "RESOURCE_DOES_NOT_EXIST" ||
+		(e.status == http.StatusBadRequest && strings.Contains(strings.ToLower(e.message), "does not exist"))
+}
+
+// alreadyFinished reports whether a cancel was refused because the run had
+// already ended.
+func (e *apiError) alreadyFinished() bool {
+	return e.code == "INVALID_STATE" || strings.Contains(strings.ToLower(e.message), "terminal state")
+}
+
+// asAPIError returns err as an *apiError, if it is one.
+func asAPIError(err error) (*apiError, bool) {
+	var e *apiError
+	ok := errors.As(err, &e)
+	return e, ok
+}
+
+// submit posts a one-time run and returns its ID.
+func (c *client) submit(ctx context.Context, host, token string, body map[string]any) (int64, error) {
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return 0, fmt.Errorf("encoding the run submission: %w", err)
+	}
+	var out struct {
+		RunID *int64 `json:"run_id"`
+	}
+	if err := c.call(ctx, "submit run", host, token, http.MethodPost, submitPath, raw, &out); err != nil {
+		return 0, err
+	}
+	if out.RunID == nil {
+		return 0, &apiError{op: "submit run", host: host, status: http.StatusOK, message: "the answer has no run_id"}
+	}
+	return *out.RunID, nil
+}
+
+// getRun fetches a run.
+func (c *client) getRun(ctx context.Context, host, token string, runID int64) (*apiRun, error) {
+	var out apiRun
+	path := getPath + "?run_id=" + strconv.FormatInt(runID, 10)
+	if err := c.call(ctx, fmt.Sprintf("get run %d", runID), host, token, http.MethodGet, path, nil, &out); err != nil {
+		return nil, err
+	}
+	out.RunPageURL = redact(out.RunPageURL, token)
+	if out.State != nil {
+		out.State.StateMessage = redact(out.State.StateMessage, token)
+	}
+	if out.Status != nil && out.Status.TerminationDetails != nil {
+		out.Status.TerminationDetails.Message = redact(out.Status.TerminationDetails.Message, token)
+	}
+	if out.Status != nil && out.Status.QueueDetails != nil {
+		out.Status.QueueDetails.Message = redact(out.Status.QueueDetails.Message, token)
+	}
+	return &out, nil
+}
+
+// cancelRun asks Databricks to cancel a run.
+func (c *client) cancelRun(ctx context.Context, host, token string, runID int64) error {
+	raw := []byte(`{"run_id":` + strconv.FormatInt(runID, 10) + `}`)
+	return c.call(ctx, fmt.Sprintf("cancel run %d", runID), host, token, http.MethodPost, cancelPath, raw, nil)
+}
+
+// call makes one API call with the retry policy. body is resent unchanged on
+// every try (submit is safe to resend: it carries an idempotency token).
+func (c *client) call(ctx context.Context, op, host, token, method, path string, body []byte, out any) error {
+	for attempt := 1; ; attempt++ {
+		err := c.once(ctx, op, host, token, method, path, body, out)
+		if err == nil {
+			return nil
+		}
+		e, ok := asAPIError(err)
+		if !ok {
+			return err
+		}
+		e.attempts = attempt
+		if !e.transient() || attempt >= c.policy.maxAttempts || ctx.Err() != nil {
+			return e
+		}
+		wait := c.backoff(attempt)
+		if e.retryAfter > 0 {
+			if e.retryAfter > c.policy.max {
+				logger.Warnf(ctx, "%v; Databricks asks to retry after %v, longer than retry.maxBackoff %v: giving up this call",
+					e, e.retryAfter, c.policy.max)
+				return e
+			}
+			wait = max(wait, e.retryAfter)
+		}
+		logger.Infof(ctx, "%v; try %d of %d in %v", e, attempt+1, c.policy.maxAttempts, wait)
+		if err := c.sleep(ctx, wait); err != nil {
+			return e
+		}
+	}
+}
+
+// backoff is the wait after the given failed attempt: exponential from base,
+// capped at max, with the upper half jittered so that many clients throttled
+// at once do not come back in step.
+func (c *client) backoff(attempt int) time.Duration {
+	d := c.policy.base
+	for i := 1; i < attempt && d < c.policy.max; i++ {
+		d *= 2
+	}
+	d = min(d, c.policy.max)
+	if half := d / 2; half > 0 {
+		d = half + rand.N(half+1) // #nosec G404 -- jitter, not security
+	}
+	return d
+}
+
+// once makes a single try.
+func (c *client) once(ctx context.Context, op, host, token, method, path string, body []byte, out any) error {
+	u := url.URL{Scheme: "https", Host: host}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String()+path, rd)
+	if err != nil {
+		return &apiError{op: op, host: host, cause: err}
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "flyte-databricks-plugin")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return &apiError{op: op, host: host, cause: scrubTransportError(err, token)}
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		return &apiError{op: op, host: host, cause: fmt.Errorf("reading the answer (HTTP %d): %w", resp.StatusCode, err)}
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		e := &apiError{op: op, host: host, status: resp.StatusCode, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"))}
+		var body struct {
+			ErrorCode string `json:"error_code"`
+			Message   string `json:"message"`
+		}
+		if json.Unmarshal(raw, &body) == nil {
+			e.code, e.message = redact(body.ErrorCode, token), redact(body.Message, token)
+		}
+		if e.message == "" {
+			e.message = redact(snippet(raw), token)
+		}
+		return e
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		// A 2xx we cannot read is treated like a dropped connection: the
+		// call is retried (submit is idempotent).
+		return &apiError{op: op, host: host, cause: fmt.Errorf("unreadable answer (HTTP %d): %w", resp.StatusCode, err)}
+	}
+	return nil
+}
+
+// parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date.
+func parseRetryAfter(v string) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		if n > int64(24*time.Hour/time.Second) {
+			return 24 * time.Hour
+		}
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(time.Until(t), 0)
+	}
+	return 0
+}
+
+// snippet is a short printable excerpt of a body that is not Databricks JSON.
+func snippet(raw []byte) string {
+	s := strings.TrimSpace(string(raw))
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+// redact removes every copy of token from s.
+func redact(s, token string) string {
+	if token == "" || !strings.Contains(s, token) {
+		return s
+	}
+	return strings.ReplaceAll(s, token, "[REDACTED]")
+}
+
+// scrubTransportError keeps net/http's error (it names the URL, never
+// headers) but makes sure the token cannot appear in it, and marks timeouts.
+func scrubTransportError(err error, token string) error {
+	msg := redact(err.Error(), token)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("timed out: %s", msg)
+	}
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%s: %w", msg, context.Canceled)
+	}
+	return errors.New(msg)
+}

@@ -1,0 +1,393 @@
+package databricks
+
+import (
+	"context"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"time"
+
+	pluginErrors "github.com/flyteorg/flyte/flyteplugins/go/tasks/errors"
+	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery"
+	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core"
+	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core/template"
+	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/ioutils"
+	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/webapi"
+	"github.com/flyteorg/flyte/flytestdlib/logger"
+)
+
+const pluginID = "databricks"
+
+// The task types the plugin handles. Both carry a SparkJob (flyteidl
+// plugins.SparkJob) whose databricksConf is the runs/submit body.
+const (
+	TaskTypeSpark      core.TaskType = "spark"
+	TaskTypeDatabricks core.TaskType = "databricks"
+)
+
+// Error codes of failures the plugin itself decides (run states have theirs
+// in the state tables).
+const (
+	codeBadTaskSpec     = string(pluginErrors.BadTaskSpecification)
+	codeTokenRefused    = "DatabricksTokenRefused"
+	codeRequestRejected = "DatabricksRequestRejected"
+	codeRunNotFound     = "DatabricksRunNotFound"
+)
+
+// RunMeta is the plugin state kept for a submitted run; propeller persists it
+// with the task's state. It names the run, the host it runs on and the secret
+// key its token is read from — never the token.
+type RunMeta struct {
+	// RunID is the Databricks run ID.
+	RunID int64
+	// Instance is the workspace host the run was submitted to.
+	Instance string
+	// TokenKey is the secret key the token for Instance is read from.
+	TokenKey string
+}
+
+// String names the run for logs.
+func (m RunMeta) String() string {
+	return fmt.Sprintf("Databricks run %d on %s", m.RunID, m.Instance)
+}
+
+// runResource is what Get learns about a run, reduced to what Status needs.
+type runResource struct {
+	RunID          int64
+	JobID          int64
+	LifeCycleState string
+	ResultState    string
+	Message        string
+	RunPageURL     string
+	// failure is set when the call itself decided the task's fate (the token
+	// was refused, the request rejected, the run is gone).
+	failure *callFailure
+}
+
+// callFailure is a task failure decided by an API answer rather than a run
+// state.
+type callFailure struct {
+	verdict verdict
+	code    string
+	message string
+}
+
+// IsTerminal tells the web-API cache to stop polling a finished run.
+func (r *runResource) IsTerminal() bool {
+	if r.failure != nil {
+		return true
+	}
+	rl, _ := ruleFor(r.LifeCycleState, r.ResultState)
+	return rl.verdict >= verdictSuccess
+}
+
+// Plugin is the Databricks web-API plugin.
+type Plugin struct {
+	cfg    Config
+	router router
+	client *client
+	// secrets is the platform's secret manager, from the setup context; Get
+	// and Delete have no task context to ask.
+	secrets core.SecretManager
+	// tokens remembers the last token read per secret key, for Get and
+	// Delete when there is no setup-time secret manager.
+	tokens sync.Map
+	now    func() time.Time
+}
+
+var _ webapi.AsyncPlugin = (*Plugin)(nil)
+
+// PluginEntry is the plugin's registration: ID "databricks" for task types
+// "spark" and "databricks", loaded with the current plugins.databricks config.
+func PluginEntry() webapi.PluginEntry {
+	return webapi.PluginEntry{
+		ID:                 pluginID,
+		SupportedTaskTypes: []core.TaskType{TaskTypeSpark, TaskTypeDatabricks},
+		PluginLoader:       loadPlugin,
+	}
+}
+
+func init() {
+	gob.Register(RunMeta{})
+	pluginmachinery.PluginRegistry().RegisterRemotePlugin(PluginEntry())
+}
+
+// loadPlugin builds the plugin from a snapshot of the current config.
+func loadPlugin(_ context.Context, iCtx webapi.PluginSetupContext) (webapi.AsyncPlugin, error) {
+	cfg := *GetConfig()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	r, err := newRouter(&cfg)
+	if err != nil {
+		return nil, err
+	}
+	p := &Plugin{cfg: cfg, router: r, client: newClient(&cfg), now: time.Now}
+	// propeller's setup context is a core.SetupContext, which has the same
+	// secret manager task contexts hand out.
+	if sc, ok := iCtx.(interface{ SecretManager() core.SecretManager }); ok {
+		p.secrets = sc.SecretManager()
+	}
+	return p, nil
+}
+
+// GetConfig returns the web-API machinery config.
+func (p *Plugin) GetConfig() webapi.PluginConfig {
+	return p.cfg.WebAPI
+}
+
+// ResourceRequirements puts every run in the "default" quota namespace with
+// the configured constraints.
+func (p *Plugin) ResourceRequirements(_ context.Context, _ webapi.TaskExecutionContextReader) (
+	core.ResourceNamespace, core.ResourceConstraintsSpec, error) {
+	return "default", p.cfg.ResourceConstraints, nil
+}
+
+// Create submits the task as a one-time run. A task that can never be
+// submitted, or a request Databricks refuses for good, comes back as a
+// resource in a failed state (so Flyte fails the task without retrying the
+// submission); a passing failure comes back as an error (retryable).
+func (p *Plugin) Create(ctx context.Context, tCtx webapi.TaskExecutionContextReader) (webapi.ResourceMeta, webapi.Resource, error) {
+	tmpl, err := tCtx.TaskReader().Read(ctx)
+	if err != nil {
+		return nil, nil, pluginErrors.Wrapf(pluginErrors.MetadataAccessFailed, err, "reading the task template")
+	}
+	md := tCtx.TaskExecutionMetadata()
+	execID := md.GetTaskExecutionID()
+	name := execID.GetGeneratedName()
+
+	job, err := decodeSparkJob(tmpl)
+	if err != nil {
+		return nil, rejected(err), nil
+	}
+	host, note, err := p.router.instance(job.GetDatabricksInstance())
+	if err != nil {
+		return nil, rejected(badSpec("%v", err)), nil
+	}
+	if note != "" {
+		logger.Warnf(ctx, "%s: %s", name, note)
+	}
+	if job.GetDatabricksToken() != "" {
+		logger.Warnf(ctx, "%s: the task sets databricksToken; it is ignored, the token comes from the secret manager", name)
+	}
+
+	args, err := template.Render(ctx, tmpl.GetContainer().GetArgs(), template.Parameters{
+		TaskExecMetadata: md,
+		Inputs:           tCtx.InputReader(),
+		OutputPath:       tCtx.OutputWriter(),
+		Task:             tCtx.TaskReader(),
+	})
+	if err != nil {
+		return nil, nil, pluginErrors.Wrapf(pluginErrors.RuntimeFailure, err, "rendering the task's args")
+	}
+	id := execID.GetID()
+	body, err := buildSubmitBody(submitSpec{
+		job:              job,
+		image:            tmpl.GetContainer().GetImage(),
+		args:             args,
+		runName:          name,
+		idempotencyToken: idempotencyToken(&id, name),
+		timeoutSeconds:   timeoutSeconds(tmpl.GetMetadata().GetTimeout().AsDuration()),
+		entrypointFile:   p.cfg.EntrypointFile,
+	})
+	if err != nil {
+		return nil, rejected(err), nil
+	}
+
+	key := p.router.tokenKeyFor(md.GetNamespace())
+	token, err := tCtx.SecretManager().Get(ctx, key)
+	if err != nil {
+		return nil, nil, pluginErrors.Wrapf(pluginErrors.RuntimeFailure, err, "reading the Databricks token from secret %q", key)
+	}
+	if token == "" {
+		return nil, nil, pluginErrors.Errorf(pluginErrors.RuntimeFailure, "the Databricks token in secret %q is empty", key)
+	}
+	p.tokens.Store(key, token)
+
+	runID, err := p.client.submit(ctx, host, token, body)
+	if err != nil {
+		if e, ok := asAPIError(err); ok && !e.transient() {
+			return nil, &runResource{failure: refusedCall(e, key)}, nil
+		}
+		return nil, nil, pluginErrors.Wrapf(pluginErrors.DownstreamSystemError, err, "submitting %s", name)
+	}
+	meta := RunMeta{RunID: runID, Instance: host, TokenKey: key}
+	logger.Infof(ctx, "%s: submitted as %v", name, meta)
+	return meta, nil, nil
+}
+
+// timeoutSeconds is a task timeout in whole seconds, rounded up (0: none).
+func timeoutSeconds(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64(math.Ceil(d.Seconds()))
+}
+
+// rejected is the resource of a task that cannot be submitted.
+func rejected(err error) *runResource {
+	msg := err.Error()
+	var se *specError
+	if !errors.As(err, &se) {
+		msg = "invalid task: " + msg
+	}
+	return &runResource{failure: &callFailure{verdict: verdictPermanent, code: codeBadTaskSpec, message: msg}}
+}
+
+// refusedCall turns an API answer no retry can change into a task failure.
+func refusedCall(e *apiError, tokenKey string) *callFailure {
+	switch {
+	case e.tokenRefused():
+		return &callFailure{verdict: verdictSystemPermanent, code: codeTokenRefused,
+			message: fmt.Sprintf("Databricks at %s refused the token from secret %q (HTTP %d %s: %s)",
+				e.host, tokenKey, e.status, e.code, e.message)}
+	case e.status == 400:
+		return &callFailure{verdict: verdictPermanent, code: codeBadTaskSpec,
+			message: fmt.Sprintf("Databricks rejected the request (%s): %s", orDefault(e.code, "HTTP 400"), e.message)}
+	default:
+		return &callFailure{verdict: verdictSystemPermanent, code: codeRequestRejected, message: e.Error()}
+	}
+}
+
+// runMetaOf reads the plugin state; ok is false if there is none.
+func runMetaOf(m webapi.ResourceMeta) (RunMeta, bool, error) {
+	switch v := m.(type) {
+	case nil:
+		return RunMeta{}, false, nil
+	case RunMeta:
+		return v, true, nil
+	case *RunMeta:
+		if v == nil {
+			return RunMeta{}, false, nil
+		}
+		return *v, true, nil
+	default:
+		return RunMeta{}, false, pluginErrors.Errorf(pluginErrors.CorruptedPluginState,
+			"plugin state holds a %T, not a databricks.RunMeta", m)
+	}
+}
+
+// token returns the token for a secret key outside a task context.
+func (p *Plugin) token(ctx context.Context, key string) (string, error) {
+	if p.secrets != nil {
+		tok, err := p.secrets.Get(ctx, key)
+		if err == nil && tok != "" {
+			p.tokens.Store(key, tok)
+			return tok, nil
+		}
+		logger.Warnf(ctx, "reading the Databricks token from secret %q failed: %v", key, err)
+	}
+	if tok, ok := p.tokens.Load(key); ok {
+		return tok.(string), nil
+	}
+	return "", pluginErrors.Errorf(pluginErrors.RuntimeFailure, "no Databricks token available from secret %q", key)
+}
+
+// Get fetches the run's state.
+func (p *Plugin) Get(ctx context.Context, gCtx webapi.GetContext) (webapi.Resource, error) {
+	meta, ok, err := runMetaOf(gCtx.ResourceMeta())
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, pluginErrors.Errorf(pluginErrors.CorruptedPluginState, "no Databricks run recorded for this task")
+	}
+	token, err := p.token(ctx, meta.TokenKey)
+	if err != nil {
+		return nil, err
+	}
+	run, err := p.client.getRun(ctx, meta.Instance, token, meta.RunID)
+	if err != nil {
+		e, isAPI := asAPIError(err)
+		switch {
+		case isAPI && e.notFound():
+			return &runResource{RunID: meta.RunID, failure: &callFailure{verdict: verdictSystemRetryable, code: codeRunNotFound,
+				message: fmt.Sprintf("Databricks at %s no longer knows run %d: %s", meta.Instance, meta.RunID, e.message)}}, nil
+		case isAPI && !e.transient():
+			return &runResource{RunID: meta.RunID, failure: refusedCall(e, meta.TokenKey)}, nil
+		}
+		return nil, pluginErrors.Wrapf(pluginErrors.DownstreamSystemError, err, "polling %v", meta)
+	}
+	lifeCycle, result, msg := legacyState(run)
+	runID := run.RunID
+	if runID == 0 {
+		runID = meta.RunID
+	}
+	return &runResource{
+		RunID:          runID,
+		JobID:          run.JobID,
+		LifeCycleState: lifeCycle,
+		ResultState:    result,
+		Message:        msg,
+		RunPageURL:     run.RunPageURL,
+	}, nil
+}
+
+// Delete cancels the run. Cancelling a run that has finished or that
+// Databricks does not know is a success.
+func (p *Plugin) Delete(ctx context.Context, dCtx webapi.DeleteContext) error {
+	meta, ok, err := runMetaOf(dCtx.ResourceMeta())
+	if err != nil || !ok {
+		return err
+	}
+	token, err := p.token(ctx, meta.TokenKey)
+	if err != nil {
+		return err
+	}
+	err = p.client.cancelRun(ctx, meta.Instance, token, meta.RunID)
+	if e, isAPI := asAPIError(err); isAPI && (e.notFound() || e.alreadyFinished()) {
+		logger.Infof(ctx, "%v: nothing to cancel (%s)", meta, e.message)
+		return nil
+	}
+	if err != nil {
+		return pluginErrors.Wrapf(pluginErrors.DownstreamSystemError, err, "cancelling %v", meta)
+	}
+	logger.Infof(ctx, "%v: cancelled (%s)", meta, dCtx.Reason())
+	return nil
+}
+
+// Status maps the run's state to a Flyte phase; on success it hands Flyte the
+// task's outputs if the task declares any.
+func (p *Plugin) Status(ctx context.Context, sCtx webapi.StatusContext) (core.PhaseInfo, error) {
+	res, ok := sCtx.Resource().(*runResource)
+	if !ok || res == nil {
+		return core.PhaseInfoUndefined, pluginErrors.Errorf(pluginErrors.CorruptedPluginState,
+			"resource is a %T, not a Databricks run", sCtx.Resource())
+	}
+	meta, _, err := runMetaOf(sCtx.ResourceMeta())
+	if err != nil {
+		return core.PhaseInfoUndefined, err
+	}
+	if res.RunID == 0 {
+		// The cache shares the resource between goroutines: work on a copy.
+		cp := *res
+		cp.RunID = meta.RunID
+		res = &cp
+	}
+	phase := phaseFor(res, taskInfo(res, meta.Instance, p.now()))
+	if phase.Phase() == core.PhaseSuccess {
+		if err := writeOutputs(ctx, sCtx); err != nil {
+			return core.PhaseInfoUndefined, err
+		}
+	}
+	return phase, nil
+}
+
+// writeOutputs points Flyte at the outputs the run wrote under the task's
+// output prefix, if the task declares outputs.
+func writeOutputs(ctx context.Context, sCtx webapi.StatusContext) error {
+	tmpl, err := sCtx.TaskReader().Read(ctx)
+	if err != nil {
+		return pluginErrors.Wrapf(pluginErrors.MetadataAccessFailed, err, "reading the task template")
+	}
+	if len(tmpl.GetInterface().GetOutputs().GetVariables()) == 0 {
+		return nil
+	}
+	reader := ioutils.NewRemoteFileOutputReader(ctx, sCtx.DataStore(), sCtx.OutputWriter(), 0)
+	if err := sCtx.OutputWriter().Put(ctx, reader); err != nil {
+		return pluginErrors.Wrapf(pluginErrors.DownstreamSystemError, err, "handing over the task's outputs")
+	}
+	return nil
+}
