@@ -165,7 +165,7 @@ func podSpec(role *kit.RolePod, keys roleKeys, conf map[string]string, sa string
 		Labels:                        role.Labels,
 		Annotations:                   role.Annotations,
 		VolumeMounts:                  primary.VolumeMounts,
-		Affinity:                      spec.Affinity,
+		Affinity:                      nonEmptyAffinity(spec.Affinity),
 		Tolerations:                   spec.Tolerations,
 		PodSecurityContext:            spec.SecurityContext,
 		SecurityContext:               primary.SecurityContext,
@@ -204,6 +204,15 @@ func podSpec(role *kit.RolePod, keys roleKeys, conf map[string]string, sa string
 		out.Template = &v1.PodTemplateSpec{Spec: v1.PodSpec{Containers: []v1.Container{{Name: keys.container, Resources: res}}}}
 	}
 	return out
+}
+
+// nonEmptyAffinity drops the empty Affinity{} Flyte's pod building leaves
+// when the platform has no node-affinity rules.
+func nonEmptyAffinity(a *v1.Affinity) *v1.Affinity {
+	if a == nil || (a.NodeAffinity == nil && a.PodAffinity == nil && a.PodAntiAffinity == nil) {
+		return nil
+	}
+	return a
 }
 
 // firstQuantity reads a resource from requests, else limits.
