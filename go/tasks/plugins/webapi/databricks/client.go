@@ -227,7 +227,10 @@ func (c *client) getRun(ctx context.Context, host, token string, runID int64) (*
 // cancelRun asks Databricks to cancel a run.
 func (c *client) cancelRun(ctx context.Context, host, token string, runID int64) error {
 	raw := []byte(`{"run_id":` + strconv.FormatInt(runID, 10) + `}`)
-	return c.call(ctx, fmt.Sprintf("cancel run %d", runID), host, token, http.MethodPost, cancelPath, raw, nil)
+	// The answer is an empty object; reading it tells a real answer from a
+	// garbled one, which is retried like any other failed try.
+	var out struct{}
+	return c.call(ctx, fmt.Sprintf("cancel run %d", runID), host, token, http.MethodPost, cancelPath, raw, &out)
 }
 
 // call makes one API call with the retry policy. body is resent unchanged on
@@ -242,8 +245,8 @@ func (c *client) call(ctx context.Context, op, host, token, method, path string,
 		if !ok {
 			return err
 		}
-		e.attempts = attempt
 		if !e.transient() || attempt >= c.policy.maxAttempts || ctx.Err() != nil {
+			e.attempts = attempt
 			return e
 		}
 		wait := c.backoff(attempt)
@@ -251,12 +254,14 @@ func (c *client) call(ctx context.Context, op, host, token, method, path string,
 			if e.retryAfter > c.policy.max {
 				logger.Warnf(ctx, "%v; Databricks asks to retry after %v, longer than retry.maxBackoff %v: giving up this call",
 					e, e.retryAfter, c.policy.max)
+				e.attempts = attempt
 				return e
 			}
 			wait = max(wait, e.retryAfter)
 		}
 		logger.Infof(ctx, "%v; try %d of %d in %v", e, attempt+1, c.policy.maxAttempts, wait)
 		if err := c.sleep(ctx, wait); err != nil {
+			e.attempts = attempt
 			return e
 		}
 	}
