@@ -1,0 +1,168 @@
+package databricks_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/gob"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery"
+	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core"
+	coremocks "github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core/mocks"
+	"github.com/flyteorg/flyte/flytestdlib/promutils"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/mock"
+	"github.com/stretchr/testify/require"
+
+	"github.com/flytedist/flyteplugins/go/tasks/plugins/webapi/databricks"
+	"github.com/flytedist/flyteplugins/go/tasks/plugins/webapi/databricks/fakeapi"
+)
+
+// stateStore keeps plugin state between rounds the way propeller does: gob
+// encoded bytes.
+type stateStore struct {
+	mu      sync.Mutex
+	version uint8
+	raw     []byte
+}
+
+func (s *stateStore) GetStateVersion() uint8 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.version
+}
+
+func (s *stateStore) Get(t interface{}) (uint8, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.raw) == 0 {
+		return 0, nil
+	}
+	return s.version, gob.NewDecoder(bytes.NewReader(s.raw)).Decode(t)
+}
+
+func (s *stateStore) Put(version uint8, v interface{}) error {
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(v); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.version, s.raw = version, buf.Bytes()
+	return nil
+}
+
+func (s *stateStore) Reset() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.version, s.raw = 0, nil
+	return nil
+}
+
+func (s *stateStore) bytes() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]byte(nil), s.raw...)
+}
+
+// TestThroughWebAPIMachinery runs the plugin the way propeller does: the
+// registry entry wrapped by flyteplugins' web-API machinery (quota tokens,
+// the status cache, gob-encoded plugin state), driven by Handle rounds.
+func TestThroughWebAPIMachinery(t *testing.T) {
+	e := newEnv(t, fakeapi.Options{})
+	e.cfg.WebAPI.Caching.Workers = 2
+	require.NoError(t, databricks.SetConfig(&e.cfg))
+
+	secrets := secretsFor(map[string]string{databricks.DefaultTokenKey: platformToken})
+	registrar := &coremocks.ResourceRegistrar{}
+	registrar.EXPECT().RegisterResourceQuota(mock.Anything, core.ResourceNamespace("default"), 1000).Return(nil)
+	setup := &coremocks.SetupContext{}
+	setup.EXPECT().MetricsScope().Return(promutils.NewTestScope())
+	setup.EXPECT().ResourceRegistrar().Return(registrar)
+	setup.EXPECT().SecretManager().Return(secrets).Maybe()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	entry := pluginmachinery.CreateRemotePlugin(databricks.PluginEntry())
+	plugin, err := entry.LoadPlugin(ctx, setup)
+	require.NoError(t, err)
+
+	run := func(name string, outcome fakeapi.Outcome) (core.PhaseInfo, *stateStore) {
+		k := newTask(t, taskSpec{conf: newClusterConf(nil), name: name,
+			sparkConf: map[string]string{fakeapi.MarkerKey: string(outcome)}})
+		resources := &coremocks.ResourceManager{}
+		resources.EXPECT().AllocateResource(mock.Anything, core.ResourceNamespace("default"), name, mock.Anything).
+			Return(core.AllocationStatusGranted, nil)
+		resources.EXPECT().ReleaseResource(mock.Anything, core.ResourceNamespace("default"), name).Return(nil).Maybe()
+		state := &stateStore{}
+		tCtx := &coremocks.TaskExecutionContext{}
+		tCtx.EXPECT().PluginStateReader().Return(state)
+		tCtx.EXPECT().PluginStateWriter().Return(state)
+		tCtx.EXPECT().TaskExecutionMetadata().Return(k.md)
+		tCtx.EXPECT().ResourceManager().Return(resources)
+		tCtx.EXPECT().TaskReader().Return(k.reader)
+		tCtx.EXPECT().SecretManager().Return(k.secrets)
+		tCtx.EXPECT().InputReader().Return(k.inputs)
+		tCtx.EXPECT().OutputWriter().Return(k.outputs)
+		tCtx.EXPECT().DataStore().Return(k.store)
+
+		var last core.PhaseInfo
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			trns, err := plugin.Handle(ctx, tCtx)
+			require.NoError(t, err)
+			last = trns.Info()
+			if last.Phase().IsTerminal() {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		require.True(t, last.Phase().IsTerminal(), "the task finished (last phase %v)", last)
+		require.NoError(t, plugin.Finalize(ctx, tCtx))
+		return last, state
+	}
+
+	ph, state := run("machinery-ok", fakeapi.OutcomeSuccess)
+	assert.Equal(t, core.PhaseSuccess, ph.Phase())
+	require.NotEmpty(t, ph.Info().Logs)
+	assert.Equal(t, databricks.ConsoleLinkName, ph.Info().Logs[0].GetName())
+	assert.NotContains(t, string(state.bytes()), platformToken, "the stored plugin state holds no token")
+	assert.Contains(t, string(state.bytes()), "RunMeta", "the stored plugin state holds the run")
+
+	ph, _ = run("machinery-failed", fakeapi.OutcomeFailed)
+	assert.Equal(t, core.PhaseRetryableFailure, ph.Phase())
+	assert.Equal(t, "DatabricksRunFailed", ph.Err().GetCode())
+	assert.Len(t, e.api.Runs(), 2)
+}
+
+// TestAbortThroughWebAPIMachinery: Abort on the machinery cancels the run.
+func TestAbortThroughWebAPIMachinery(t *testing.T) {
+	e := newEnv(t, fakeapi.Options{Manual: true})
+	setup := &coremocks.SetupContext{}
+	setup.EXPECT().MetricsScope().Return(promutils.NewTestScope())
+	registrar := &coremocks.ResourceRegistrar{}
+	registrar.EXPECT().RegisterResourceQuota(mock.Anything, mock.Anything, mock.Anything).Return(nil)
+	setup.EXPECT().ResourceRegistrar().Return(registrar)
+	setup.EXPECT().SecretManager().Return(secretsFor(map[string]string{databricks.DefaultTokenKey: platformToken})).Maybe()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	plugin, err := pluginmachinery.CreateRemotePlugin(databricks.PluginEntry()).LoadPlugin(ctx, setup)
+	require.NoError(t, err)
+
+	k := newTask(t, taskSpec{conf: newClusterConf(nil)})
+	meta := e.create(k)
+	state := &stateStore{}
+	// The state the machinery would have saved after Create.
+	require.NoError(t, state.Put(1, struct {
+		Phase        int
+		PhaseVersion uint32
+		ResourceMeta interface{}
+	}{Phase: 2, PhaseVersion: 2, ResourceMeta: meta}))
+	tCtx := &coremocks.TaskExecutionContext{}
+	tCtx.EXPECT().PluginStateReader().Return(state)
+	tCtx.EXPECT().TaskExecutionMetadata().Return(k.md)
+	require.NoError(t, plugin.Abort(ctx, tCtx))
+	assert.Equal(t, "CANCELED", e.onlyRun().State.ResultState)
+}
