@@ -33,12 +33,34 @@ type TaskPod struct {
 // interruptible flag forced off; RoleOptions.Interruptible adds it back per
 // role.
 func BuildTaskPod(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) (*TaskPod, error) {
+	// Render only the templated arguments (see podargs.go).
+	if tmpl, err := tCtx.TaskReader().Read(ctx); err == nil {
+		if reduced, n := templatedArgsTask(tmpl); reduced != nil {
+			short := withTemplate{TaskExecutionContext: tCtx, reader: templateReader{TaskReader: tCtx.TaskReader(), tmpl: reduced}}
+			spec, meta, primary, err := toTaskPodSpec(ctx, short)
+			if err != nil {
+				return nil, err
+			}
+			if restoreArgs(spec, primary, tmpl.GetContainer().GetArgs(), n) {
+				return &TaskPod{Spec: spec, Meta: meta, PrimaryName: primary, metadata: tCtx.TaskExecutionMetadata()}, nil
+			}
+		}
+	}
+	spec, meta, primary, err := toTaskPodSpec(ctx, tCtx)
+	if err != nil {
+		return nil, err
+	}
+	return &TaskPod{Spec: spec, Meta: meta, PrimaryName: primary, metadata: tCtx.TaskExecutionMetadata()}, nil
+}
+
+// toTaskPodSpec is Flyte's pod building, non-interruptible.
+func toTaskPodSpec(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) (*v1.PodSpec, *metav1.ObjectMeta, string, error) {
 	nonInterruptible := flytek8s.NewPluginTaskExecutionContext(tCtx, flytek8s.WithInterruptible(false))
 	spec, meta, primary, err := flytek8s.ToK8sPodSpec(ctx, nonInterruptible)
 	if err != nil {
-		return nil, asFlyteError(err, "task pod")
+		return nil, nil, "", asFlyteError(err, "task pod")
 	}
-	return &TaskPod{Spec: spec, Meta: meta, PrimaryName: primary, metadata: tCtx.TaskExecutionMetadata()}, nil
+	return spec, meta, primary, nil
 }
 
 // asFlyteError keeps errors that already carry a Flyte code (pod building
