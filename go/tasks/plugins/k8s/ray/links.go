@@ -1,0 +1,69 @@
+package ray
+
+import (
+	"time"
+
+	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/core"
+	pluginsCore "github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core"
+	rayv1 "github.com/ray-project/kuberay/ray-operator/apis/ray/v1"
+
+	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/internal/kit"
+)
+
+// Template variables Ray's links can use besides the standard ones.
+const (
+	varClusterName = "rayClusterName"
+	varJobID       = "rayJobID"
+)
+
+// links renders a RayJob's log and dashboard links, each config parsed
+// once and reused across calls.
+type links struct {
+	logs      kit.LogLinks
+	dashboard kit.LogLinks
+}
+
+// now is the clock of a running job's finish time; tests may pin it.
+var now = time.Now
+
+// taskInfo is the job's links. Log templates get {{ .rayClusterName }},
+// {{ .rayJobID }} and, once KubeRay reports the head pod, {{ .podName }};
+// the time range runs from the RayJob's creation to its end (now while it
+// runs). The dashboard link shows while the Ray job is RUNNING and KubeRay
+// reports a dashboard.
+func (l *links) taskInfo(cfg *Config, job *rayv1.RayJob, id pluginsCore.TaskExecutionID, tmpl *core.TaskTemplate) *pluginsCore.TaskInfo {
+	status := &job.Status
+	var vars [2]kit.Var
+	in := kit.LogInput{
+		PodName:      status.RayClusterStatus.Head.PodName,
+		Namespace:    job.Namespace,
+		Start:        job.CreationTimestamp.Time,
+		Finish:       finishTime(job),
+		Vars:         vars[:0],
+		TaskExecID:   id,
+		TaskTemplate: tmpl,
+	}
+	// An unknown variable stays as written in the link, as tasklog does.
+	if status.RayClusterName != "" {
+		in.Vars = append(in.Vars, kit.Var{Name: varClusterName, Value: status.RayClusterName})
+	}
+	if status.JobId != "" {
+		in.Vars = append(in.Vars, kit.Var{Name: varJobID, Value: status.JobId})
+	}
+	taskLogs, _ := l.logs.Render(nil, &cfg.Logs, in)
+	if status.JobStatus == rayv1.JobStatusRunning && status.DashboardURL != "" {
+		taskLogs = l.dashboard.RenderTemplate(taskLogs, cfg.DashboardURLTemplate, in)
+	}
+	return &pluginsCore.TaskInfo{Logs: taskLogs}
+}
+
+// finishTime is when the job ended, by KubeRay, once it is terminal; now
+// while it runs (or if KubeRay has not recorded an end).
+func finishTime(job *rayv1.RayJob) time.Time {
+	if terminal(job.Status.JobDeploymentStatus) {
+		if t := job.Status.EndTime; t != nil && !t.IsZero() {
+			return t.Time
+		}
+	}
+	return now()
+}
