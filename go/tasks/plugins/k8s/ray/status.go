@@ -108,7 +108,7 @@ var failureTable = map[rayv1.JobFailedReason][numStages]failure{
 	// vanished; only Ray's FAILED means the code failed.
 	rayv1.AppFailed: {clusterLost, clusterLost, userJob},
 	rayv1.JobDeploymentStatusTransitionGracePeriodExceeded: {statusLost, statusLost, statusLost},
-	rayv1.ValidationFailed: {rejected, rejected, rejected},
+	rayv1.ValidationFailed:                                 {rejected, rejected, rejected},
 }
 
 // classifyFailure returns the failure row of a Failed RayJob.
