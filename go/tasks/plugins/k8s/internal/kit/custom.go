@@ -18,6 +18,9 @@ func UnmarshalCustom(tmpl *core.TaskTemplate, msg proto.Message) error {
 	if custom == nil {
 		return BadSpec("custom", "", "the task has no custom config; the task type needs one")
 	}
+	if fastUnmarshal(custom, msg) {
+		return nil
+	}
 	raw, err := protojson.Marshal(custom)
 	if err != nil {
 		return BadSpec("custom", custom, err.Error())
