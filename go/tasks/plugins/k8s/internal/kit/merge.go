@@ -77,6 +77,15 @@ var keyFuncs = map[reflect.Type]func(reflect.Value) string{
 
 func byName(v reflect.Value) string { return v.FieldByName("Name").String() }
 
+// wholeItems are named items an overlay replaces whole instead of merging
+// field by field: their value is a one-of (an env var's value or
+// valueFrom, a volume's source), and merging two of them makes an item
+// Kubernetes rejects (an env var with both value and valueFrom).
+var wholeItems = map[reflect.Type]bool{
+	reflect.TypeOf(v1.EnvVar{}): true,
+	reflect.TypeOf(v1.Volume{}): true,
+}
+
 func mergeValue(dst, src reflect.Value, field string) {
 	switch src.Kind() {
 	case reflect.Struct:
@@ -149,7 +158,11 @@ func mergeNamed(dst, src reflect.Value, key func(reflect.Value) string) {
 		item := src.Index(i)
 		if j, ok := index[key(item)]; ok && !used[j] {
 			used[j] = true
-			mergeValue(out.Index(j), item, "")
+			if wholeItems[item.Type()] {
+				out.Index(j).Set(deepCopy(item))
+			} else {
+				mergeValue(out.Index(j), item, "")
+			}
 			continue
 		}
 		if !containsEqual(out, item) {
