@@ -1,6 +1,7 @@
 package ray_test
 
 import (
+	"bytes"
 	"context"
 	"testing"
 
@@ -153,3 +154,5 @@ func envMap(c *v1.Container) map[string]v1.EnvVar {
 	}
 	return out
 }
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
