@@ -150,18 +150,23 @@ func serveWithFault(w http.ResponseWriter, r *http.Request, f Fault, handle http
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		if !f.AfterEffect && !wait(r, delay) {
-			return // the client gave up before the request took effect
-		}
-		if f.AfterEffect {
-			buf := newBufferedResponse()
-			handle(buf, r)
-			if wait(r, delay) {
-				buf.flushTo(w)
+		if !f.AfterEffect {
+			if !wait(r, delay) {
+				// The client gave up before the request took effect: answer
+				// nothing rather than an empty 200.
+				dropConnection(w)
+				return
 			}
+			handle(w, r)
 			return
 		}
-		handle(w, r)
+		buf := newBufferedResponse()
+		handle(buf, r)
+		if !wait(r, delay) {
+			dropConnection(w)
+			return
+		}
+		buf.flushTo(w)
 		return
 	}
 	if f.AfterEffect {
