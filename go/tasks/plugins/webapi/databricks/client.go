@@ -186,16 +186,13 @@ func asAPIError(err error) (*apiError, bool) {
 	return e, ok
 }
 
-// submit posts a one-time run and returns its ID.
-func (c *client) submit(ctx context.Context, host, token string, body map[string]any) (int64, error) {
-	raw, err := json.Marshal(body)
-	if err != nil {
-		return 0, fmt.Errorf("encoding the run submission: %w", err)
-	}
+// submit posts a one-time run (body is the JSON runs/submit body) and returns
+// its ID.
+func (c *client) submit(ctx context.Context, host, token string, body []byte) (int64, error) {
 	var out struct {
 		RunID *int64 `json:"run_id"`
 	}
-	if err := c.call(ctx, "submit run", host, token, http.MethodPost, submitPath, raw, &out); err != nil {
+	if err := c.call(ctx, "submit run", host, token, http.MethodPost, submitPath, body, &out); err != nil {
 		return 0, err
 	}
 	if out.RunID == nil {

@@ -71,7 +71,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 		answer{status: 429, header: map[string]string{"Retry-After": "3"}, body: `{"error_code":"REQUEST_LIMIT_EXCEEDED","message":"slow down"}`},
 		answer{status: 200, body: `{"run_id": 9007199254740993}`})
 	c, waits := testClient(5, time.Millisecond, 10*time.Second)
-	id, err := c.submit(context.Background(), s.host(), "tok", map[string]any{})
+	id, err := c.submit(context.Background(), s.host(), "tok", []byte(`{}`))
 	require.NoError(t, err)
 	assert.Equal(t, int64(9007199254740993), id)
 	require.Len(t, *waits, 1)
@@ -81,7 +81,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 func TestRetryAfterBeyondMaxBackoffEndsCall(t *testing.T) {
 	s := newScripted(t, answer{status: 429, header: map[string]string{"Retry-After": "60"}})
 	c, waits := testClient(5, time.Millisecond, 10*time.Second)
-	_, err := c.submit(context.Background(), s.host(), "tok", map[string]any{})
+	_, err := c.submit(context.Background(), s.host(), "tok", []byte(`{}`))
 	require.Error(t, err)
 	e, ok := asAPIError(err)
 	require.True(t, ok)
@@ -166,7 +166,7 @@ func TestCancelledContextStopsRetries(t *testing.T) {
 func TestSubmitWithoutRunID(t *testing.T) {
 	s := newScripted(t, answer{status: 200, body: `{"number_in_job": 1}`})
 	c, _ := testClient(1, time.Millisecond, time.Millisecond)
-	_, err := c.submit(context.Background(), s.host(), "tok", map[string]any{})
+	_, err := c.submit(context.Background(), s.host(), "tok", []byte(`{}`))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "no run_id")
 }

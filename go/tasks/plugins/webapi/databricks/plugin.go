@@ -3,6 +3,7 @@ package databricks
 import (
 	"context"
 	"encoding/gob"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -195,6 +196,10 @@ func (p *Plugin) Create(ctx context.Context, tCtx webapi.TaskExecutionContextRea
 	if err != nil {
 		return nil, rejected(err), nil
 	}
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return nil, rejected(badSpec("databricksConf cannot be sent as JSON: %v", err)), nil
+	}
 
 	key := p.router.tokenKeyFor(md.GetNamespace())
 	token, err := tCtx.SecretManager().Get(ctx, key)
@@ -206,7 +211,7 @@ func (p *Plugin) Create(ctx context.Context, tCtx webapi.TaskExecutionContextRea
 	}
 	p.tokens.Store(key, token)
 
-	runID, err := p.client.submit(ctx, host, token, body)
+	runID, err := p.client.submit(ctx, host, token, raw)
 	if err != nil {
 		if e, ok := asAPIError(err); ok && !e.transient() {
 			return nil, &runResource{failure: refusedCall(e, key)}, nil
