@@ -34,7 +34,7 @@ type TaskPod struct {
 // role.
 func BuildTaskPod(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) (*TaskPod, error) {
 	// Render only the templated arguments (see podargs.go).
-	if tmpl, err := tCtx.TaskReader().Read(ctx); err == nil {
+	if tmpl, err := tCtx.TaskReader().Read(ctx); err == nil && !overridesPodSpec(tCtx) {
 		if reduced, n := templatedArgsTask(tmpl); reduced != nil {
 			short := withTemplate{TaskExecutionContext: tCtx, reader: templateReader{TaskReader: tCtx.TaskReader(), tmpl: reduced}}
 			spec, meta, primary, err := toTaskPodSpec(ctx, short)

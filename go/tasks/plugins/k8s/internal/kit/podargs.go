@@ -74,6 +74,16 @@ func templatedArgsTask(tmpl *core.TaskTemplate) (*core.TaskTemplate, int) {
 
 func isTemplated(arg string) bool { return strings.Contains(arg, "{{") }
 
+// overridesPodSpec reports whether the execution replaces the task's pod
+// spec with a pod template of its own. Flyte then runs that template's
+// containers with their own arguments, not the task container's, so there
+// are no task arguments to put back (and a template whose argument count
+// happens to equal the templated ones' would get them spliced in).
+func overridesPodSpec(tCtx pluginsCore.TaskExecutionContext) bool {
+	o := tCtx.TaskExecutionMetadata().GetOverrides()
+	return o != nil && o.GetPodTemplate().GetPodSpec() != nil
+}
+
 // restoreArgs puts the plain arguments of original back around the
 // rendered templated ones in the primary container. It reports false, and
 // changes nothing, when the container does not hold exactly n rendered
