@@ -119,6 +119,7 @@ type withTemplate struct {
 	reader templateReader
 }
 
+// TaskReader reads the reduced template.
 func (w withTemplate) TaskReader() pluginsCore.TaskReader { return w.reader }
 
 // templateReader returns a fixed template and the original's path.
@@ -127,4 +128,5 @@ type templateReader struct {
 	tmpl *core.TaskTemplate
 }
 
+// Read returns the reduced template; Path stays the original's.
 func (r templateReader) Read(context.Context) (*core.TaskTemplate, error) { return r.tmpl, nil }
