@@ -1,0 +1,218 @@
+package demo_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/flyteorg/flyte/flytepropeller/cmd/controller/cmd"
+	"github.com/flyteorg/flyte/flytestdlib/config"
+	"github.com/flyteorg/flyte/flytestdlib/config/viper"
+
+	"github.com/flytedist/flyteplugins/cmd/flytepropeller/internal/demo"
+	_ "github.com/flytedist/flyteplugins/cmd/flytepropeller/plugins"
+)
+
+// asPropeller makes the test binary run as our FlytePropeller: the demo
+// test starts it that way, so the propeller it runs is built from the same
+// sources as the test, with no separate build.
+const asPropeller = "FLYTEDIST_DEMO_TEST_AS_PROPELLER"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asPropeller) == "1" {
+		cmd.Execute()
+		os.Exit(0)
+	}
+	// Propeller's cmd package parses the (empty) command line in its
+	// init(), so m.Run would skip parsing the test flags: parse them here.
+	if err := flag.CommandLine.Parse(os.Args[1:]); err != nil {
+		os.Exit(2)
+	}
+	os.Exit(m.Run())
+}
+
+// TestPropellerConfigLoadsStrictly checks every key of the demo's propeller
+// config against the sections propeller and the plugins register.
+func TestPropellerConfigLoadsStrictly(t *testing.T) {
+	path, err := demo.PropellerConfigYAML(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc := viper.NewAccessor(config.Options{StrictMode: true, SearchPaths: []string{path}})
+	if err := acc.UpdateConfig(context.Background()); err != nil {
+		t.Fatalf("the demo's propeller config does not load strictly: %v", err)
+	}
+}
+
+// TestDemoEndToEnd runs the demo as `make demo` does, with the test binary
+// as propeller: local kube-apiserver and etcd, the operators' CRDs, our
+// FlytePropeller, the operator stand-ins and the local Databricks Jobs API.
+func TestDemoEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a control plane and propeller (~40 s)")
+	}
+	binDir := requireControlPlane(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &lineLogger{t: t}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	res, err := demo.Run(ctx, demo.Options{
+		PropellerCommand: []string{self},
+		PropellerEnv:     []string{asPropeller + "=1"},
+		K8sBinDir:        binDir,
+		Namespace:        "flytedist-demo",
+		Timeout:          3 * time.Minute,
+		Out:              out,
+	})
+	out.flush()
+	if err != nil {
+		t.Fatalf("demo: %v", err)
+	}
+	if res.Phase != "Succeeded" {
+		t.Errorf("workflow phase = %s, want Succeeded", res.Phase)
+	}
+	want := map[string]struct {
+		kind string
+		link string // a link the task must report
+	}{
+		"spark":      {"kind: SparkApplication", "Driver Logs"},
+		"ray":        {"kind: RayJob", "Kubernetes Logs"},
+		"dask":       {"kind: DaskJob", "Dask Dashboard"},
+		"databricks": {"spark_python_task:", "Databricks Console"},
+	}
+	if len(res.Tasks) != len(want) {
+		t.Fatalf("got %d tasks, want %d", len(res.Tasks), len(want))
+	}
+	for _, task := range res.Tasks {
+		w := want[task.Label]
+		if !strings.Contains(task.Resource, w.kind) {
+			t.Errorf("%s: resource as created does not contain %q:\n%s", task.Label, w.kind, task.Resource)
+		}
+		if n := len(task.Transitions); n == 0 || task.Transitions[n-1].Phase != "SUCCEEDED" {
+			t.Errorf("%s: task phases %v, want them to end in SUCCEEDED", task.Label, task.Transitions)
+		}
+		if len(task.Transitions) < 3 {
+			t.Errorf("%s: only %d task phases reported, want queued, running and succeeded at least", task.Label, len(task.Transitions))
+		}
+		found := false
+		for _, l := range task.Links {
+			found = found || strings.Contains(l.Name, w.link)
+		}
+		if !found {
+			t.Errorf("%s: no %q link among %v", task.Label, w.link, task.Links)
+		}
+		if task.NodePhase != "Succeeded" {
+			t.Errorf("%s: node phase %s, want Succeeded", task.Label, task.NodePhase)
+		}
+	}
+	// The demo stops everything it starts.
+	if leftovers := childProcesses(t); len(leftovers) > 0 {
+		t.Errorf("processes left running after the demo: %v", leftovers)
+	}
+}
+
+// requireControlPlane returns the directory with kube-apiserver and etcd,
+// or skips the test (fails it with FLYTEDIST_TESTENV_REQUIRED=1).
+func requireControlPlane(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("KUBEBUILDER_ASSETS")
+	if dir == "" {
+		out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/flytedist/flyteplugins").Output()
+		if err != nil {
+			t.Fatalf("locating the repository: %v", err)
+		}
+		dir = filepath.Join(strings.TrimSpace(string(out)), "bin", "k8s")
+	}
+	for _, b := range []string{"kube-apiserver", "etcd"} {
+		if fi, err := os.Stat(filepath.Join(dir, b)); err != nil || fi.IsDir() {
+			msg := "the demo test needs a real control plane: " + b + " not found in " + dir +
+				"; run `bash hack/k8s/build.sh` (or `make k8s-bins`; ~7 min the first time, then cached)"
+			if v := os.Getenv("FLYTEDIST_TESTENV_REQUIRED"); v != "" && v != "0" {
+				t.Fatal(msg)
+			}
+			t.Skip(msg)
+		}
+	}
+	return dir
+}
+
+// childProcesses lists this process's children still running (the demo's
+// etcd, kube-apiserver and propeller would be among them).
+func childProcesses(t *testing.T) []string {
+	t.Helper()
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil // not Linux
+	}
+	me := []byte(" " + itoa(os.Getpid()) + " ")
+	var out []string
+	for _, e := range ents {
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		i := bytes.LastIndexByte(stat, ')')
+		if i < 0 || len(stat) < i+4 {
+			continue
+		}
+		rest := stat[i+3:] // after ") S"
+		if bytes.HasPrefix(rest, me) {
+			out = append(out, string(stat[:i+1]))
+		}
+	}
+	return out
+}
+
+func itoa(n int) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			return string(b[i:])
+		}
+	}
+}
+
+// lineLogger sends the demo's output to the test log, a line at a time.
+type lineLogger struct {
+	t   *testing.T
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (l *lineLogger) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf = append(l.buf, p...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		l.t.Log(string(l.buf[:i]))
+		l.buf = l.buf[i+1:]
+	}
+}
+
+func (l *lineLogger) flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.buf) > 0 {
+		l.t.Log(string(l.buf))
+		l.buf = nil
+	}
+}

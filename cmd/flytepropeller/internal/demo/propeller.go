@@ -1,0 +1,155 @@
+package demo
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"sigs.k8s.io/yaml"
+)
+
+// DatabricksTokenEnv is the environment variable propeller's secret manager
+// reads the Databricks token from: the env-prefix FLYTE_SECRET_ plus the
+// plugin's default token key.
+const DatabricksTokenEnv = "FLYTE_SECRET_FLYTE_DATABRICKS_API_TOKEN" // #nosec G101 -- a variable name
+
+// storageContainer is the blob-store container (a directory with stow's local
+// kind).
+const storageContainer = "flytedist-demo"
+
+// propellerSettings are the values the demo's propeller config needs.
+type propellerSettings struct {
+	Kubeconfig         string
+	Namespace          string
+	BlobDir            string
+	EventAddr          string
+	ProfilerPort       int
+	DatabricksInstance string
+}
+
+// storageConfig is the flytestdlib storage section: stow's local kind in a
+// directory, with one container.
+func storageConfig(blobDir string) map[string]any {
+	return map[string]any{
+		"type":      "stow",
+		"container": storageContainer,
+		"stow": map[string]any{
+			"kind":   "local",
+			"config": map[string]any{"path": blobDir},
+		},
+		"enable-multicontainer": false,
+	}
+}
+
+// propellerConfig is a complete FlytePropeller config: the upstream task
+// plugin list and plugin sections an existing platform has, plus what a
+// one-machine run needs (local blob store, no flyteadmin, quick
+// re-evaluation).
+func propellerConfig(s propellerSettings) map[string]any {
+	return map[string]any{
+		"propeller": map[string]any{
+			"kube-config":              s.Kubeconfig,
+			"create-flyteworkflow-crd": true,
+			"limit-namespace":          s.Namespace,
+			"workers":                  4,
+			"workflow-reeval-duration": "2s",
+			"downstream-eval-duration": "2s",
+			"metadata-prefix":          "metadata/propeller",
+			"rawoutput-prefix":         "file://" + storageContainer + "/raw",
+			// Launch plans are flyteadmin's: fail fast instead of calling it.
+			"enable-admin-launcher": false,
+			"leader-election":       map[string]any{"enabled": false},
+			"prof-port":             s.ProfilerPort,
+			"max-workflow-retries":  3,
+			"node-config": map[string]any{
+				"default-max-attempts": 1,
+			},
+			"kube-client-config": map[string]any{"qps": 50, "burst": 100, "timeout": "30s"},
+		},
+		// Events go to the demo's event receiver over flyteadmin's event API
+		// (see eventReceiver); nothing else of flyteadmin is used.
+		"admin": map[string]any{
+			"endpoint": "dns:///" + s.EventAddr,
+			"insecure": true,
+		},
+		"event": map[string]any{
+			"type":     "admin",
+			"rate":     500,
+			"capacity": 1000,
+		},
+		"catalog-cache": map[string]any{"type": "noop"},
+		"storage":       storageConfig(s.BlobDir),
+		"logger":        map[string]any{"level": 4, "show-source": true},
+		"tasks": map[string]any{
+			"task-plugins": map[string]any{
+				"enabled-plugins": []string{"container", "sidecar", "k8s-array", "spark", "ray", "dask", "databricks"},
+				"default-for-task-types": map[string]any{
+					"container":       "container",
+					"sidecar":         "sidecar",
+					"container_array": "k8s-array",
+					"spark":           "spark",
+					"ray":             "ray",
+					"dask":            "dask",
+					"databricks":      "databricks",
+				},
+			},
+		},
+		"plugins": map[string]any{
+			"spark": map[string]any{
+				"spark-config-default": map[string]string{
+					"spark.kubernetes.allocation.batch.size": "50",
+				},
+				"spark-history-server-url": "https://spark-history.example.com",
+				"logs": map[string]any{
+					"mixed": map[string]any{
+						"kubernetes-enabled": true,
+						"kubernetes-url":     "http://localhost:30082",
+					},
+				},
+			},
+			"ray": map[string]any{
+				"ttlSecondsAfterFinished": 3600,
+				"dashboardURLTemplate": map[string]any{
+					"displayName":  "Ray Dashboard",
+					"templateUris": []string{"http://localhost:30080/ray/{{ .namespace }}/{{ .rayClusterName }}/"},
+				},
+				"logs": map[string]any{
+					"kubernetes-enabled": true,
+					"kubernetes-url":     "http://localhost:30082",
+				},
+			},
+			"dask": map[string]any{
+				"dashboardURLTemplate": map[string]any{
+					"displayName":  "Dask Dashboard",
+					"templateUris": []string{"http://localhost:30080/dask/{{ .namespace }}/{{ .daskSchedulerService }}/status"},
+				},
+				"logs": map[string]any{
+					"kubernetes-enabled": true,
+					"kubernetes-url":     "http://localhost:30082",
+				},
+			},
+			"databricks": map[string]any{
+				"databricksInstance": s.DatabricksInstance,
+				"entrypointFile":     "dbfs:///FileStore/tables/entrypoint.py",
+				// Poll the run every 5 s, the least the web-API machinery allows
+				// (upstream's default is 30 s).
+				"webApi": map[string]any{
+					"caching": map[string]any{"resyncInterval": "5s"},
+				},
+			},
+		},
+	}
+}
+
+// writePropellerConfig writes the config as YAML to dir/propeller.yaml.
+func writePropellerConfig(dir string, s propellerSettings) (string, error) {
+	b, err := yaml.Marshal(propellerConfig(s))
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "propeller.yaml")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return "", fmt.Errorf("writing the propeller config: %w", err)
+	}
+	return path, nil
+}

@@ -1,0 +1,260 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/flyteorg/flyte/flyteidl/clients/go/coreutils"
+	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/admin"
+	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/core"
+	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/plugins"
+	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/utils"
+	"github.com/flyteorg/flyte/flytepropeller/pkg/apis/flyteworkflow/v1alpha1"
+	"github.com/flyteorg/flyte/flytepropeller/pkg/compiler"
+	"github.com/flyteorg/flyte/flytepropeller/pkg/compiler/common"
+	"github.com/flyteorg/flyte/flytepropeller/pkg/compiler/transformers/k8s"
+	"github.com/flyteorg/flyte/flytestdlib/storage"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/structpb"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// The demo workflow's identity. Project and domain give the namespace
+// convention flyteadmin uses (<project>-<domain>), but the demo runs in
+// Options.Namespace.
+const (
+	project      = "flytesnacks"
+	domain       = "development"
+	workflowName = "flytedist.demo.distributed"
+	version      = "v1"
+	// inputName is the workflow's one input, passed to every task.
+	inputName = "partitions"
+)
+
+// demoTask is one task of the demo workflow.
+type demoTask struct {
+	// Label names the task in the demo's output: spark, ray, dask, databricks.
+	Label string
+	// NodeID is the workflow node running it.
+	NodeID string
+	// Kind is the resource the plugin creates (SparkApplication, RayJob,
+	// DaskJob) or "Databricks run".
+	Kind string
+	// Template is the task.
+	Template *core.TaskTemplate
+}
+
+// demoTasks are a Spark, a Ray, a Dask and a Databricks task. Their images
+// and commands are public ones that run for real on a cluster with the
+// operators (KUBECONFIG mode); they read the workflow input through Flyte's
+// {{.inputs.partitions}} template, which the plugins fill from the inputs in
+// blob storage.
+func demoTasks() ([]demoTask, error) {
+	mk := func(name, taskType, image string, args []string, custom proto.Message) (*core.TaskTemplate, error) {
+		st, err := utils.MarshalObjToStruct(custom)
+		if err != nil {
+			return nil, err
+		}
+		return &core.TaskTemplate{
+			Id:   &core.Identifier{ResourceType: core.ResourceType_TASK, Project: project, Domain: domain, Name: name, Version: version},
+			Type: taskType,
+			Metadata: &core.TaskMetadata{
+				Runtime: &core.RuntimeMetadata{Type: core.RuntimeMetadata_FLYTE_SDK, Version: "1.16.0", Flavor: "python"},
+				Timeout: durationpb.New(10 * time.Minute),
+				Retries: &core.RetryStrategy{},
+			},
+			Interface: &core.TypedInterface{
+				Inputs:  &core.VariableMap{Variables: map[string]*core.Variable{inputName: {Type: &core.LiteralType{Type: &core.LiteralType_Simple{Simple: core.SimpleType_INTEGER}}}}},
+				Outputs: &core.VariableMap{Variables: map[string]*core.Variable{}},
+			},
+			Custom: st,
+			Target: &core.TaskTemplate_Container{Container: &core.Container{
+				Image: image,
+				Args:  args,
+				Resources: &core.Resources{
+					Requests: []*core.Resources_ResourceEntry{{Name: core.Resources_CPU, Value: "1"}, {Name: core.Resources_MEMORY, Value: "1Gi"}},
+					Limits:   []*core.Resources_ResourceEntry{{Name: core.Resources_CPU, Value: "1"}, {Name: core.Resources_MEMORY, Value: "1Gi"}},
+				},
+			}},
+		}, nil
+	}
+
+	databricksConf, err := structpb.NewStruct(map[string]any{
+		"new_cluster": map[string]any{
+			"spark_version": "15.4.x-scala2.12",
+			"node_type_id":  "i3.xlarge",
+			"num_workers":   2,
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	specs := []struct {
+		label, node, kind, name, taskType, image string
+		args                                     []string
+		custom                                   proto.Message
+	}{
+		{
+			label: "spark", node: "spark-pi", kind: "SparkApplication", name: "demo.spark_pi", taskType: "spark",
+			image: "apache/spark:3.5.3-python3",
+			args:  []string{"{{.inputs.partitions}}"},
+			custom: &plugins.SparkJob{
+				ApplicationType:     plugins.SparkApplication_PYTHON,
+				MainApplicationFile: "local:///opt/spark/examples/src/main/python/pi.py",
+				ExecutorPath:        "/usr/bin/python3",
+				SparkConf: map[string]string{
+					"spark.driver.cores":       "1",
+					"spark.driver.memory":      "1g",
+					"spark.executor.cores":     "1",
+					"spark.executor.memory":    "1g",
+					"spark.executor.instances": "2",
+				},
+			},
+		},
+		{
+			label: "ray", node: "ray-sum", kind: "RayJob", name: "demo.ray_sum", taskType: "ray",
+			image: "rayproject/ray:2.40.0",
+			args: []string{"python", "-c",
+				"import ray\nray.init()\n@ray.remote\ndef square(i):\n    return i * i\nprint(sum(ray.get([square.remote(i) for i in range({{.inputs.partitions}})])))"},
+			custom: &plugins.RayJob{
+				RayCluster: &plugins.RayCluster{
+					HeadGroupSpec:   &plugins.HeadGroupSpec{RayStartParams: map[string]string{"num-cpus": "1"}},
+					WorkerGroupSpec: []*plugins.WorkerGroupSpec{{GroupName: "workers", Replicas: 2, MinReplicas: 1, MaxReplicas: 4}},
+				},
+				ShutdownAfterJobFinishes: true,
+				TtlSecondsAfterFinished:  120,
+			},
+		},
+		{
+			label: "dask", node: "dask-sum", kind: "DaskJob", name: "demo.dask_sum", taskType: "dask",
+			image: "ghcr.io/dask/dask:2024.12.1-py3.12",
+			args: []string{"python", "-c",
+				"from dask.distributed import Client; import dask.array as da; Client(); print(da.ones(({{.inputs.partitions}} * 1000,), chunks=1000).sum().compute())"},
+			custom: &plugins.DaskJob{
+				Scheduler: &plugins.DaskScheduler{Image: "ghcr.io/dask/dask:2024.12.1-py3.12"},
+				Workers:   &plugins.DaskWorkerGroup{NumberOfWorkers: 2, Image: "ghcr.io/dask/dask:2024.12.1-py3.12"},
+			},
+		},
+		{
+			label: "databricks", node: "databricks-run", kind: "Databricks run", name: "demo.databricks_count", taskType: "databricks",
+			image: "ghcr.io/flyteorg/flytekit:py3.11-1.16.0",
+			args: []string{"pyflyte-execute", "--inputs", "{{.input}}", "--output-prefix", "{{.outputPrefix}}",
+				"--raw-output-data-prefix", "{{.rawOutputDataPrefix}}", "--resolver",
+				"flytekit.core.python_auto_container.default_task_resolver", "--", "task-module", "demo", "task-name", "databricks_count"},
+			custom: &plugins.SparkJob{
+				ApplicationType: plugins.SparkApplication_PYTHON,
+				DatabricksConf:  databricksConf,
+				SparkConf:       map[string]string{"spark.sql.shuffle.partitions": "8"},
+			},
+		},
+	}
+	var out []demoTask
+	for _, s := range specs {
+		t, err := mk(s.name, s.taskType, s.image, s.args, s.custom)
+		if err != nil {
+			return nil, fmt.Errorf("task %s: %w", s.name, err)
+		}
+		out = append(out, demoTask{Label: s.label, NodeID: s.node, Kind: s.kind, Template: t})
+	}
+	return out, nil
+}
+
+// workflowTemplate runs every task in parallel on the workflow's input.
+func workflowTemplate(tasks []demoTask) *core.WorkflowTemplate {
+	wf := &core.WorkflowTemplate{
+		Id: &core.Identifier{ResourceType: core.ResourceType_WORKFLOW, Project: project, Domain: domain, Name: workflowName, Version: version},
+		Interface: &core.TypedInterface{
+			Inputs:  &core.VariableMap{Variables: map[string]*core.Variable{inputName: {Type: &core.LiteralType{Type: &core.LiteralType_Simple{Simple: core.SimpleType_INTEGER}}}}},
+			Outputs: &core.VariableMap{Variables: map[string]*core.Variable{}},
+		},
+		Metadata:         &core.WorkflowMetadata{},
+		MetadataDefaults: &core.WorkflowMetadataDefaults{},
+	}
+	for _, t := range tasks {
+		wf.Nodes = append(wf.Nodes, &core.Node{
+			Id:       t.NodeID,
+			Metadata: &core.NodeMetadata{Name: t.Template.GetId().GetName(), Retries: &core.RetryStrategy{}},
+			Inputs: []*core.Binding{{
+				Var: inputName,
+				Binding: &core.BindingData{Value: &core.BindingData_Promise{Promise: &core.OutputReference{
+					NodeId: common.StartNodeID, Var: inputName,
+				}}},
+			}},
+			Target: &core.Node_TaskNode{TaskNode: &core.TaskNode{
+				Reference: &core.TaskNode_ReferenceId{ReferenceId: t.Template.GetId()},
+			}},
+		})
+	}
+	return wf
+}
+
+// submission is what the demo submits: the FlyteWorkflow object and where
+// its inputs are.
+type submission struct {
+	Workflow *v1alpha1.FlyteWorkflow
+	Inputs   storage.DataReference
+}
+
+// buildSubmission compiles the workflow with propeller's compiler, turns it
+// into a FlyteWorkflow with propeller's k8s transformer (what flyteadmin
+// does on an execution), writes the inputs to the blob store and points the
+// object at them.
+func buildSubmission(ctx context.Context, store *storage.DataStore, tasks []demoTask, namespace, execName string, partitions int) (*submission, error) {
+	var compiled []*core.CompiledTask
+	for _, t := range tasks {
+		ct, err := compiler.CompileTask(t.Template)
+		if err != nil {
+			return nil, fmt.Errorf("compiling task %s: %w", t.Template.GetId().GetName(), err)
+		}
+		compiled = append(compiled, ct)
+	}
+	closure, err := compiler.CompileWorkflow(workflowTemplate(tasks), nil, compiled, nil)
+	if err != nil {
+		return nil, fmt.Errorf("compiling the workflow: %w", err)
+	}
+	lit, err := coreutils.MakeLiteral(partitions)
+	if err != nil {
+		return nil, err
+	}
+	inputs := &core.LiteralMap{Literals: map[string]*core.Literal{inputName: lit}}
+	execID := &core.WorkflowExecutionIdentifier{Project: project, Domain: domain, Name: execName}
+	wf, err := k8s.BuildFlyteWorkflow(closure, inputs, execID, namespace)
+	if err != nil {
+		return nil, fmt.Errorf("building the FlyteWorkflow: %w", err)
+	}
+
+	// Offload the inputs to the blob store, as flyteadmin does.
+	ref, err := store.ConstructReference(ctx, store.GetBaseContainerFQN(ctx), "metadata", project, domain, execName, "inputs.pb")
+	if err != nil {
+		return nil, err
+	}
+	if err := store.WriteProtobuf(ctx, ref, storage.Options{}, inputs); err != nil {
+		return nil, fmt.Errorf("writing the inputs to %s: %w", ref, err)
+	}
+	wf.Inputs = nil
+	wf.OffloadedInputs = ref
+
+	now := metav1.Now()
+	wf.AcceptedAt = &now
+	wf.ExecutionID = v1alpha1.ExecutionID{WorkflowExecutionIdentifier: execID}
+	wf.Labels["app.kubernetes.io/managed-by"] = "flytedist-demo"
+	raw, err := store.ConstructReference(ctx, store.GetBaseContainerFQN(ctx), "raw")
+	if err != nil {
+		return nil, err
+	}
+	wf.RawOutputDataConfig = v1alpha1.RawOutputDataConfig{RawOutputDataConfig: &admin.RawOutputDataConfig{OutputLocationPrefix: raw.String()}}
+	wf.WorkflowMeta = &v1alpha1.WorkflowMeta{EventVersion: v1alpha1.EventVersion2}
+	return &submission{Workflow: wf, Inputs: ref}, nil
+}
+
+// executionName is a fresh, DNS-safe execution name.
+func executionName() string {
+	s, err := randomHex(4)
+	if err != nil {
+		s = fmt.Sprint(time.Now().UnixNano() % 1e8)
+	}
+	return "fd" + strings.ToLower(s)
+}
