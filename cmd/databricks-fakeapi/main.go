@@ -55,6 +55,8 @@ func main() {
 	}
 }
 
+const localhost = "localhost"
+
 // faultFlags collects repeated -fault values.
 type faultFlags []string
 
@@ -190,7 +192,7 @@ func requireLoopback(addr string) error {
 	if err != nil {
 		return fmt.Errorf("-addr %q: %w", addr, err)
 	}
-	if host == "localhost" {
+	if host == localhost {
 		return nil
 	}
 	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
@@ -216,9 +218,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	host, port, _ := net.SplitHostPort(ln.Addr().String())
-	if h, _, _ := net.SplitHostPort(o.addr); h == "localhost" {
+	if h, _, _ := net.SplitHostPort(o.addr); h == localhost {
 		host = h
 	}
 	instance := net.JoinHostPort(host, port)
@@ -235,10 +237,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
 	}
 
-	fmt.Fprintf(stdout, "https://%s\n", instance)
-	fmt.Fprintf(stderr, "databricks-fakeapi: serving the Databricks Jobs API at https://%s (databricksInstance: %s)\n", instance, instance)
+	if _, err := fmt.Fprintf(stdout, "https://%s\n", instance); err != nil {
+		return err
+	}
+	_, _ = fmt.Fprintf(stderr, "databricks-fakeapi: serving the Databricks Jobs API at https://%s (databricksInstance: %s)\n", instance, instance)
 	if o.caOut != "" {
-		fmt.Fprintf(stderr, "databricks-fakeapi: trust it with SSL_CERT_FILE=%s\n", o.caOut)
+		_, _ = fmt.Fprintf(stderr, "databricks-fakeapi: trust it with SSL_CERT_FILE=%s\n", o.caOut)
 	}
 
 	errc := make(chan error, 1)
@@ -270,7 +274,7 @@ func loadOrMakeCert(o *options, host string) (tls.Certificate, error) {
 		return tls.Certificate{}, err
 	}
 	if o.caOut != "" {
-		if err := os.WriteFile(o.caOut, certPEM, 0o600); err != nil {
+		if err := os.WriteFile(o.caOut, certPEM, 0o600); err != nil { // #nosec G703 -- the operator's own -ca-out path
 			return tls.Certificate{}, err
 		}
 	}
@@ -297,7 +301,7 @@ func selfSigned(host string) (certPEM, keyPEM []byte, err error) {
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
 		IsCA:                  true,
-		DNSNames:              []string{"localhost"},
+		DNSNames:              []string{localhost},
 		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
 	}
 	if ip := net.ParseIP(host); ip != nil && !ip.Equal(net.IPv4(127, 0, 0, 1)) && !ip.Equal(net.IPv6loopback) {

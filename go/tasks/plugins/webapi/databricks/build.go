@@ -9,7 +9,7 @@ import (
 
 	idlcore "github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/core"
 	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/plugins"
-	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/utils"
+	"github.com/flyteorg/flyte/flytestdlib/utils"
 )
 
 // Fields of the runs/submit body this plugin reads or writes.
@@ -23,7 +23,7 @@ const (
 	fieldParameters       = "parameters"
 	fieldRunName          = "run_name"
 	fieldTimeoutSeconds   = "timeout_seconds"
-	fieldIdempotencyToken = "idempotency_token"
+	fieldIdempotencyToken = "idempotency_token" // #nosec G101 -- a field name
 )
 
 // ownTaskFields are the submit fields by which a task brings its own work;
@@ -53,7 +53,7 @@ func decodeSparkJob(tmpl *idlcore.TaskTemplate) (*plugins.SparkJob, error) {
 			taskName(tmpl))
 	}
 	job := &plugins.SparkJob{}
-	if err := utils.UnmarshalStruct(tmpl.GetCustom(), job); err != nil {
+	if err := utils.UnmarshalStructToPb(tmpl.GetCustom(), job); err != nil {
 		return nil, badSpec("task %s: custom is not a SparkJob: %v", taskName(tmpl), err)
 	}
 	return job, nil
@@ -191,7 +191,7 @@ func idempotencyToken(id *idlcore.TaskExecutionIdentifier, generatedName string)
 		generatedName,
 	} {
 		// Length-prefixed, so that no two different IDs hash the same input.
-		fmt.Fprintf(h, "%d:%s;", len(part), part)
+		_, _ = fmt.Fprintf(h, "%d:%s;", len(part), part)
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

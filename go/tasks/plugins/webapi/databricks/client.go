@@ -300,7 +300,7 @@ func (c *client) once(ctx context.Context, op, host, token, method, path string,
 	if err != nil {
 		return &apiError{op: op, host: host, cause: scrubTransportError(err, token)}
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
 		return &apiError{op: op, host: host, cause: fmt.Errorf("reading the answer (HTTP %d): %w", resp.StatusCode, err)}

@@ -17,7 +17,6 @@ import (
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core"
 	coremocks "github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core/mocks"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/ioutils"
-	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/utils"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/webapi"
 	webmocks "github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/webapi/mocks"
 	"github.com/flyteorg/flyte/flytestdlib/config"
@@ -25,6 +24,7 @@ import (
 	"github.com/flyteorg/flyte/flytestdlib/promutils"
 	"github.com/flyteorg/flyte/flytestdlib/promutils/labeled"
 	"github.com/flyteorg/flyte/flytestdlib/storage"
+	"github.com/flyteorg/flyte/flytestdlib/utils"
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -36,7 +36,7 @@ import (
 
 // platformToken is the token the platform's secret holds. Tests search every
 // output for it.
-const platformToken = "dapi-PLATFORM-SECRET-5f3c9a7e1d"
+const platformToken = "dapi-PLATFORM-SECRET-5f3c9a7e1d" // #nosec G101 -- a test token
 
 const entrypoint = "dbfs:///FileStore/tables/entrypoint.py"
 
@@ -217,8 +217,8 @@ func (s taskSpec) template(t testing.TB) *idlcore.TaskTemplate {
 			require.NoError(t, err)
 			job.DatabricksConf = conf
 		}
-		custom := &structpb.Struct{}
-		require.NoError(t, utils.MarshalStruct(job, custom))
+		custom, err := utils.MarshalPbToStruct(job)
+		require.NoError(t, err)
 		tmpl.Custom = custom
 	}
 	return tmpl
@@ -227,17 +227,16 @@ func (s taskSpec) template(t testing.TB) *idlcore.TaskTemplate {
 // task is one task execution attempt, with the contexts the plugin is called
 // with.
 type task struct {
-	t        testing.TB
-	tmpl     *idlcore.TaskTemplate
-	name     string
-	md       *coremocks.TaskExecutionMetadata
-	secrets  *coremocks.SecretManager
-	store    *storage.DataStore
-	inputs   ioutils.RemoteFileInputReader
-	outputs  *ioutils.BufferedOutputWriter
-	reader   taskReader
-	outPath  storage.DataReference
-	keysSeen chan string
+	t       testing.TB
+	tmpl    *idlcore.TaskTemplate
+	name    string
+	md      *coremocks.TaskExecutionMetadata
+	secrets *coremocks.SecretManager
+	store   *storage.DataStore
+	inputs  ioutils.RemoteFileInputReader
+	outputs *ioutils.BufferedOutputWriter
+	reader  taskReader
+	outPath storage.DataReference
 }
 
 // taskReader hands out a fixed template.

@@ -31,7 +31,7 @@ const (
 // Error codes of failures the plugin itself decides (run states have theirs
 // in the state tables).
 const (
-	codeBadTaskSpec     = string(pluginErrors.BadTaskSpecification)
+	codeBadTaskSpec     = pluginErrors.BadTaskSpecification
 	codeTokenRefused    = "DatabricksTokenRefused"
 	codeRequestRejected = "DatabricksRequestRejected"
 	codeRunNotFound     = "DatabricksRunNotFound"

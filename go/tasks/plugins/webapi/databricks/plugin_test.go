@@ -462,7 +462,7 @@ func TestIdempotencyTokenPerAttempt(t *testing.T) {
 
 func TestInlineTokenIgnored(t *testing.T) {
 	e := newEnv(t, fakeapi.Options{})
-	k := newTask(t, taskSpec{conf: newClusterConf(nil), inlineToken: "dapi-from-the-task"})
+	k := newTask(t, taskSpec{conf: newClusterConf(nil), inlineToken: "dapi-from-the-task"}) // #nosec G101 -- a test token
 	meta := e.create(k)
 	assert.Equal(t, core.PhaseSuccess, e.phase(k, meta).Phase(), "the platform token was used")
 }

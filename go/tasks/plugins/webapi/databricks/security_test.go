@@ -151,7 +151,7 @@ func echoServer(t testing.TB) string {
 			})
 		default:
 			w.WriteHeader(http.StatusBadRequest)
-			_, _ = fmt.Fprintf(w, `{"error_code": "INVALID_%s", "message": "bad request from %s"}`, tok, auth)
+			_, _ = fmt.Fprintf(w, `{"error_code": "INVALID_%s", "message": "bad request from %s"}`, tok, auth) // #nosec G705 -- a test server echoing on purpose
 		}
 	}))
 	t.Cleanup(srv.Close)
@@ -199,7 +199,7 @@ func TestTokenNeverLeaks(t *testing.T) {
 	require.NoError(t, e.api.InjectFault(fakeapi.EndpointSubmit, fakeapi.Fault{Kind: fakeapi.FaultDropConnection, AfterEffect: true}, 1))
 	require.NoError(t, e.api.InjectFault(fakeapi.EndpointGet, fakeapi.Fault{Kind: fakeapi.FaultUnavailable}, 1))
 	require.NoError(t, e.api.InjectFault(fakeapi.EndpointCancel, fakeapi.Fault{Kind: fakeapi.FaultMalformedJSON}, 1))
-	k := newTask(t, taskSpec{conf: newClusterConf(nil), inlineToken: "dapi-INLINE-task-token"})
+	k := newTask(t, taskSpec{conf: newClusterConf(nil), inlineToken: "dapi-INLINE-task-token"}) // #nosec G101 -- a test token
 	meta := e.create(k)
 	keepState(meta)
 	for i := 0; i < 6; i++ {

@@ -34,30 +34,40 @@ type rule struct {
 	version uint32
 }
 
-// stateTerminated is the life-cycle state whose meaning is in resultRules.
-const stateTerminated = "TERMINATED"
+// Jobs API life-cycle and result states the tables below name more than
+// once. stateTerminated is the one whose meaning is in resultRules.
+const (
+	stateTerminated    = "TERMINATED"
+	stateInternalError = "INTERNAL_ERROR"
+	stateSkipped       = "SKIPPED"
+	stateWaiting       = "WAITING_FOR_RETRY"
+	resultSuccess      = "SUCCESS"
+	resultFailed       = "FAILED"
+	resultTimedOut     = "TIMEDOUT"
+	resultCanceled     = "CANCELED"
+)
 
 // lifeCycleRules maps the Jobs API life_cycle_state to its meaning, except
 // TERMINATED (see resultRules). A state missing here is newer than this
 // plugin and maps to unknownStateRule.
 var lifeCycleRules = map[string]rule{
-	"QUEUED":            {verdict: verdictQueued},
-	"PENDING":           {verdict: verdictInitializing},
-	"RUNNING":           {verdict: verdictRunning},
-	"BLOCKED":           {verdict: verdictRunning, version: 1},
-	"WAITING_FOR_RETRY": {verdict: verdictRunning, version: 2},
-	"TERMINATING":       {verdict: verdictRunning, version: 3},
-	"INTERNAL_ERROR":    {verdict: verdictSystemRetryable, code: "DatabricksInternalError"},
-	"SKIPPED":           {verdict: verdictPermanent, code: "DatabricksRunSkipped"},
+	"QUEUED":           {verdict: verdictQueued},
+	"PENDING":          {verdict: verdictInitializing},
+	"RUNNING":          {verdict: verdictRunning},
+	"BLOCKED":          {verdict: verdictRunning, version: 1},
+	stateWaiting:       {verdict: verdictRunning, version: 2},
+	"TERMINATING":      {verdict: verdictRunning, version: 3},
+	stateInternalError: {verdict: verdictSystemRetryable, code: "DatabricksInternalError"},
+	stateSkipped:       {verdict: verdictPermanent, code: "DatabricksRunSkipped"},
 }
 
 // resultRules maps the result_state of a TERMINATED run to its meaning; any
 // other result maps to otherResultRule.
 var resultRules = map[string]rule{
-	"SUCCESS":  {verdict: verdictSuccess},
-	"FAILED":   {verdict: verdictRetryable, code: "DatabricksRunFailed"},
-	"TIMEDOUT": {verdict: verdictPermanent, code: "DatabricksRunTimedOut"},
-	"CANCELED": {verdict: verdictPermanent, code: "DatabricksRunCanceled"},
+	resultSuccess:  {verdict: verdictSuccess},
+	resultFailed:   {verdict: verdictRetryable, code: "DatabricksRunFailed"},
+	resultTimedOut: {verdict: verdictPermanent, code: "DatabricksRunTimedOut"},
+	resultCanceled: {verdict: verdictPermanent, code: "DatabricksRunCanceled"},
 }
 
 var (
@@ -86,7 +96,7 @@ func ruleFor(lifeCycle, result string) (r rule, known bool) {
 // v2States renames Jobs API 2.2 status.state values that differ from the 2.1
 // life-cycle states; the rest share their names.
 var v2States = map[string]string{
-	"WAITING": "WAITING_FOR_RETRY",
+	"WAITING": stateWaiting,
 }
 
 // v2Terminations maps a 2.2 termination_details.code to the 2.1 life-cycle
@@ -94,14 +104,14 @@ var v2States = map[string]string{
 // run (2.1 reports those as TERMINATED/FAILED), unless their type says the
 // platform failed (v2SystemTypes).
 var v2Terminations = map[string][2]string{
-	"SUCCESS":               {stateTerminated, "SUCCESS"},
+	"SUCCESS":               {stateTerminated, resultSuccess},
 	"SUCCESS_WITH_FAILURES": {stateTerminated, "SUCCESS_WITH_FAILURES"},
-	"CANCELED":              {stateTerminated, "CANCELED"},
-	"USER_CANCELED":         {stateTerminated, "CANCELED"},
-	"TIMEDOUT":              {stateTerminated, "TIMEDOUT"},
-	"TIMED_OUT":             {stateTerminated, "TIMEDOUT"},
-	"SKIPPED":               {"SKIPPED", ""},
-	"INTERNAL_ERROR":        {"INTERNAL_ERROR", ""},
+	"CANCELED":              {stateTerminated, resultCanceled},
+	"USER_CANCELED":         {stateTerminated, resultCanceled},
+	"TIMEDOUT":              {stateTerminated, resultTimedOut},
+	"TIMED_OUT":             {stateTerminated, resultTimedOut},
+	"SKIPPED":               {stateSkipped, ""},
+	"INTERNAL_ERROR":        {stateInternalError, ""},
 }
 
 // v2SystemTypes are termination types that mean Databricks itself failed.
@@ -137,12 +147,12 @@ func legacyState(run *apiRun) (lifeCycle, result, message string) {
 		return m[0], m[1], message
 	}
 	if v2SystemTypes[td.Type] {
-		return "INTERNAL_ERROR", "", message
+		return stateInternalError, "", message
 	}
 	if message == "" {
 		message = "termination code " + td.Code
 	}
-	return stateTerminated, "FAILED", message
+	return stateTerminated, resultFailed, message
 }
 
 // phaseFor is the Flyte phase of a run; info carries its links.

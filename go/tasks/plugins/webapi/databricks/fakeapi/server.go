@@ -194,7 +194,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, version string) 
 	if id, ok := s.byToken[token]; ok && token != "" {
 		existing := s.runs[id]
 		existing.submissions++
-		writeJSON(w, http.StatusOK, map[string]any{"run_id": existing.id, "number_in_job": 1})
+		writeJSON(w, http.StatusOK, submitAnswer{RunID: existing.id, NumberInJob: 1})
 		return
 	}
 	outcome, ok := s.outcomes[name]
@@ -223,7 +223,13 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, version string) 
 	if token != "" {
 		s.byToken[token] = rn.id
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"run_id": rn.id, "number_in_job": 1})
+	writeJSON(w, http.StatusOK, submitAnswer{RunID: rn.id, NumberInJob: 1})
+}
+
+// submitAnswer is the runs/submit answer.
+type submitAnswer struct {
+	RunID       int64 `json:"run_id"`
+	NumberInJob int64 `json:"number_in_job"`
 }
 
 // validateSubmit checks a submit body the way the Jobs API would, returning

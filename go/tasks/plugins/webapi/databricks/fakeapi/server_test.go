@@ -62,7 +62,7 @@ func (h *harness) doAuth(method, path, auth string, body any, out any) int {
 	}
 	resp, err := h.srv.Client().Do(req)
 	require.NoError(h.t, err)
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(h.t, err)
 	if out != nil {
