@@ -160,6 +160,13 @@ func (e *apiError) transient() bool {
 	return e.status == http.StatusTooManyRequests || e.status >= 500 || e.status == http.StatusRequestTimeout
 }
 
+// final reports whether Databricks answered and no retry can change the
+// answer. A call that got no answer (including one whose context was
+// cancelled) is never final.
+func (e *apiError) final() bool {
+	return e.status != 0 && !e.transient()
+}
+
 // tokenRefused reports whether Databricks refused the credentials.
 func (e *apiError) tokenRefused() bool {
 	return e.status == http.StatusUnauthorized || e.status == http.StatusForbidden
@@ -196,7 +203,7 @@ func (c *client) submit(ctx context.Context, host, token string, body []byte) (i
 		return 0, err
 	}
 	if out.RunID == nil {
-		return 0, &apiError{op: "submit run", host: host, status: http.StatusOK, message: "the answer has no run_id"}
+		return 0, &apiError{op: "submit run", host: host, cause: errors.New("the answer has no run_id")}
 	}
 	return *out.RunID, nil
 }

@@ -156,3 +156,23 @@ func TestPollingOutOfRetries(t *testing.T) {
 	require.Error(t, e.plugin.Delete(context.Background(), deleteCtx(meta)))
 	assert.Equal(t, core.PhaseSuccess, e.phase(k, meta).Phase())
 }
+
+// TestCancelledContextIsNotAFailure: a call cut short by propeller (its
+// context cancelled, say at shutdown) is an error to retry, never a verdict
+// on the task.
+func TestCancelledContextIsNotAFailure(t *testing.T) {
+	e := newEnv(t, fakeapi.Options{})
+	k := newTask(t, taskSpec{conf: newClusterConf(nil)})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	meta, res, err := e.plugin.Create(ctx, k.createCtx())
+	require.Error(t, err)
+	assert.Nil(t, meta)
+	assert.Nil(t, res)
+
+	m := e.create(k)
+	got, err := e.plugin.Get(ctx, getCtx(m))
+	require.Error(t, err)
+	assert.Nil(t, got)
+	require.Error(t, e.plugin.Delete(ctx, deleteCtx(m)))
+}

@@ -213,7 +213,7 @@ func (p *Plugin) Create(ctx context.Context, tCtx webapi.TaskExecutionContextRea
 
 	runID, err := p.client.submit(ctx, host, token, raw)
 	if err != nil {
-		if e, ok := asAPIError(err); ok && !e.transient() {
+		if e, ok := asAPIError(err); ok && e.final() {
 			return nil, &runResource{failure: refusedCall(e, key)}, nil
 		}
 		return nil, nil, pluginErrors.Wrapf(pluginErrors.DownstreamSystemError, err, "submitting %s", name)
@@ -310,7 +310,7 @@ func (p *Plugin) Get(ctx context.Context, gCtx webapi.GetContext) (webapi.Resour
 		case isAPI && e.notFound():
 			return &runResource{RunID: meta.RunID, failure: &callFailure{verdict: verdictSystemRetryable, code: codeRunNotFound,
 				message: fmt.Sprintf("Databricks at %s no longer knows run %d: %s", meta.Instance, meta.RunID, e.message)}}, nil
-		case isAPI && !e.transient():
+		case isAPI && e.final():
 			return &runResource{RunID: meta.RunID, failure: refusedCall(e, meta.TokenKey)}, nil
 		}
 		return nil, pluginErrors.Wrapf(pluginErrors.DownstreamSystemError, err, "polling %v", meta)
