@@ -40,9 +40,12 @@
 //   - number_of_workers above 2147483647 is a BadTaskSpecification too: the
 //     operator's Deployment cannot hold that many replicas.
 //   - Labels and annotations (platform defaults, pod template, execution) go
-//     on the DaskJob and on its cluster's metadata; the CRD has no per-role
-//     pod metadata, and the operator copies the job's and the cluster's onto
-//     every pod it creates.
+//     on the DaskJob and on its cluster's metadata, as upstream. The
+//     operator copies the DaskJob's onto the cluster, the runner pod, the
+//     scheduler and the workers. The Go client has no per-role pod metadata,
+//     and the CRD of the operator version we build against prunes
+//     spec.cluster.metadata (its controller reads it; the integration test
+//     pins exactly that loss), so the DaskJob's own are what count.
 //   - An unknown plugins.dask.schedulerServiceType fails the build with
 //     PluginInitializationFailed naming the value; the match is
 //     case-insensitive. ExternalName is not offered: it selects no pods.
