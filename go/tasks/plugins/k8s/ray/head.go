@@ -24,7 +24,7 @@ func headGroup(cfg *Config, taskPod *kit.TaskPod, spec *plugins.HeadGroupSpec, s
 	if err != nil {
 		return rayv1.HeadGroupSpec{}, err
 	}
-	if err := finishRayPod(role, fieldHeadPod); err != nil {
+	if err := finishRayPod(role, func() string { return fieldHeadPod }); err != nil {
 		return rayv1.HeadGroupSpec{}, err
 	}
 	addLogsSidecar(cfg.LogsSidecar, role)

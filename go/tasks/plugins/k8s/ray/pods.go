@@ -64,11 +64,11 @@ func asRayNode(p *kit.RolePod, env ...v1.EnvVar) {
 	kit.SetPorts(c, rayPorts()...)
 }
 
-// finishRayPod checks what KubeRay needs of a node pod after the overlay:
-// the Ray container exists and comes first (KubeRay takes container 0).
-func finishRayPod(p *kit.RolePod, field string) error {
+// finishRayPod puts the Ray container first, where KubeRay looks for it
+// (container 0). field names the group's overlay, only for the error.
+func finishRayPod(p *kit.RolePod, field func() string) error {
 	if !kit.MoveFirst(p.Spec.Containers, p.PrimaryName) {
-		return kit.BadSpec(field, p.PrimaryName, "the pod has no Ray container")
+		return kit.BadSpec(field(), p.PrimaryName, "the pod has no Ray container")
 	}
 	return nil
 }

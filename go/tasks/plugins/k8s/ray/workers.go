@@ -95,7 +95,7 @@ func workerGroups(cfg *Config, taskPod *kit.TaskPod, groups []*plugins.WorkerGro
 		if err != nil {
 			return nil, err
 		}
-		if err := finishRayPod(role, workerField(i, "k8sPod")); err != nil {
+		if err := finishRayPod(role, func() string { return workerField(i, "k8sPod") }); err != nil {
 			return nil, err
 		}
 		replicas := g.GetReplicas()
