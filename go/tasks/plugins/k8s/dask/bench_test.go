@@ -48,10 +48,10 @@ func BenchmarkGetTaskPhase(b *testing.B) {
 
 func runningJob() *daskAPI.DaskJob {
 	return &daskAPI.DaskJob{
-		ObjectMeta: metav1.ObjectMeta{Name: "f8a1b2c3d4-n0-0", Namespace: "flyteproject-development"},
+		ObjectMeta: metav1.ObjectMeta{Name: jobName, Namespace: "flyteproject-development"},
 		Status: daskAPI.DaskJobStatus{
-			ClusterName:      "f8a1b2c3d4-n0-0",
-			JobRunnerPodName: "f8a1b2c3d4-n0-0-runner",
+			ClusterName:      jobName,
+			JobRunnerPodName: jobName + "-runner",
 			JobStatus:        daskAPI.DaskJobRunning,
 			StartTime:        metav1.Unix(1700000000, 0),
 		},

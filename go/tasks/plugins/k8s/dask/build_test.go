@@ -92,7 +92,7 @@ func TestBuildResource(t *testing.T) {
 
 		assert.Equal(t, v1.ServiceSpec{
 			Type:     v1.ServiceTypeNodePort,
-			Selector: map[string]string{"dask.org/cluster-name": "f8a1b2c3d4-n0-0", "dask.org/component": "scheduler"},
+			Selector: map[string]string{"dask.org/cluster-name": jobName, "dask.org/component": "scheduler"},
 			Ports: []v1.ServicePort{
 				{Name: "tcp-comm", Protocol: v1.ProtocolTCP, Port: 8786, TargetPort: intstr.FromString("tcp-comm")},
 				{Name: "dashboard", Protocol: v1.ProtocolTCP, Port: 8787, TargetPort: intstr.FromString("dashboard")},
