@@ -56,6 +56,10 @@ to a real workspace instead of the local Jobs API.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	res, err := demo.Run(ctx, o)
+	if ctx.Err() != nil {
+		fmt.Fprintln(os.Stderr, "demo interrupted; everything it started is stopped")
+		os.Exit(130)
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "demo failed: %v\n", err)
 		os.Exit(1)

@@ -24,6 +24,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -69,6 +71,32 @@ func newClients(cfg *rest.Config) (*clients, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// clusterConfig reads KUBECONFIG (one file or a list, the current context)
+// and writes the context, flattened, to dir/kubeconfig for propeller.
+func clusterConfig(kubeconfig, dir string) (*rest.Config, string, error) {
+	rules := &clientcmd.ClientConfigLoadingRules{Precedence: filepath.SplitList(kubeconfig)}
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{})
+	raw, err := cc.RawConfig()
+	if err != nil {
+		return nil, "", fmt.Errorf("reading KUBECONFIG=%s: %w", kubeconfig, err)
+	}
+	if err := clientcmdapi.MinifyConfig(&raw); err != nil {
+		return nil, "", fmt.Errorf("KUBECONFIG=%s: %w", kubeconfig, err)
+	}
+	if err := clientcmdapi.FlattenConfig(&raw); err != nil {
+		return nil, "", fmt.Errorf("KUBECONFIG=%s: %w", kubeconfig, err)
+	}
+	path := filepath.Join(dir, "kubeconfig")
+	if err := clientcmd.WriteToFile(raw, path); err != nil {
+		return nil, "", err
+	}
+	cfg, err := cc.ClientConfig()
+	if err != nil {
+		return nil, "", fmt.Errorf("KUBECONFIG=%s: %w", kubeconfig, err)
+	}
+	return cfg, path, nil
 }
 
 func serverVersion(cfg *rest.Config) (string, error) {

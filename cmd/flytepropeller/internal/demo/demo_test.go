@@ -15,6 +15,11 @@ import (
 	"github.com/flyteorg/flyte/flytepropeller/cmd/controller/cmd"
 	"github.com/flyteorg/flyte/flytestdlib/config"
 	"github.com/flyteorg/flyte/flytestdlib/config/viper"
+	apiextensions "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/flytedist/flyteplugins/cmd/flytepropeller/internal/demo"
 	_ "github.com/flytedist/flyteplugins/cmd/flytepropeller/plugins"
@@ -121,6 +126,64 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 }
 
+// TestDemoOnAClusterWithOperators runs the demo in KUBECONFIG mode against a
+// cluster that has the operators: the demo must start no control plane and
+// play no operator, and must leave the cluster as it found it (workflow,
+// namespace and the FlyteWorkflow CRD it caused propeller to create gone).
+func TestDemoOnAClusterWithOperators(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a control plane and propeller (~40 s)")
+	}
+	binDir := requireControlPlane(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &lineLogger{t: t}
+	defer out.flush()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	kubeconfig, stop, err := demo.OperatorCluster(ctx, binDir, t.TempDir(), out)
+	defer stop()
+	if err != nil {
+		t.Fatalf("starting a cluster with operators: %v", err)
+	}
+	res, err := demo.Run(ctx, demo.Options{
+		PropellerCommand: []string{self},
+		PropellerEnv:     []string{asPropeller + "=1"},
+		Kubeconfig:       kubeconfig,
+		Namespace:        "demo-on-cluster",
+		Timeout:          3 * time.Minute,
+		Quiet:            true,
+		Out:              out,
+	})
+	if err != nil {
+		t.Fatalf("demo: %v", err)
+	}
+	if res.Phase != "Succeeded" {
+		t.Errorf("workflow phase = %s, want Succeeded", res.Phase)
+	}
+	log := out.String()
+	for _, s := range []string{"starting a local control plane", "stand-ins play"} {
+		if strings.Contains(log, "==> "+s) || strings.Contains(log, "    operators: "+s) {
+			t.Errorf("in KUBECONFIG mode the demo printed %q", s)
+		}
+	}
+
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext := apiextensions.NewForConfigOrDie(cfg)
+	if _, err := ext.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, "flyteworkflows.flyte.lyft.com", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the FlyteWorkflow CRD propeller created is still there (err %v)", err)
+	}
+	ns, err := kubernetes.NewForConfigOrDie(cfg).CoreV1().Namespaces().Get(ctx, "demo-on-cluster", metav1.GetOptions{})
+	if err == nil && ns.DeletionTimestamp == nil {
+		t.Errorf("the namespace the demo created is not being deleted")
+	}
+}
+
 // requireControlPlane returns the directory with kube-apiserver and etcd,
 // or skips the test (fails it with FLYTEDIST_TESTENV_REQUIRED=1).
 func requireControlPlane(t *testing.T) string {
@@ -187,16 +250,25 @@ func itoa(n int) string {
 	}
 }
 
-// lineLogger sends the demo's output to the test log, a line at a time.
+// lineLogger sends the demo's output to the test log, a line at a time,
+// and keeps it all.
 type lineLogger struct {
 	t   *testing.T
 	mu  sync.Mutex
 	buf []byte
+	all bytes.Buffer
+}
+
+func (l *lineLogger) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.all.String()
 }
 
 func (l *lineLogger) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.all.Write(p)
 	l.buf = append(l.buf, p...)
 	for {
 		i := bytes.IndexByte(l.buf, '\n')

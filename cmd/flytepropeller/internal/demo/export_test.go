@@ -1,5 +1,13 @@
 package demo
 
+import (
+	"context"
+	"io"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
 // PropellerConfigYAML exposes the demo's propeller config to tests.
 func PropellerConfigYAML(dir string) (string, error) {
 	return writePropellerConfig(dir, propellerSettings{
@@ -10,4 +18,42 @@ func PropellerConfigYAML(dir string) (string, error) {
 		ProfilerPort:       10254,
 		DatabricksInstance: "127.0.0.1:8443",
 	})
+}
+
+// OperatorCluster starts what a real cluster gives the demo in KUBECONFIG
+// mode: a control plane with the operators' CRDs and something reconciling
+// every SparkApplication, RayJob and DaskJob in every namespace (here the
+// stand-ins, outside the demo). It returns the cluster's kubeconfig and a
+// function that stops it.
+func OperatorCluster(ctx context.Context, binDir, dir string, out io.Writer) (string, func(), error) {
+	var stops []func()
+	stop := func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	cp, err := startControlPlane(ctx, newSpawner(), binDir, filepath.Join(dir, "cluster"), out)
+	stops = append(stops, cp.stop)
+	if err != nil {
+		return "", stop, err
+	}
+	c, err := newClients(cp.Config)
+	if err != nil {
+		return "", stop, err
+	}
+	files, err := operatorCRDFiles()
+	if err != nil {
+		return "", stop, err
+	}
+	if _, err := installCRDs(ctx, c, files); err != nil {
+		return "", stop, err
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	stops = append(stops, func() { cancel(); wg.Wait() })
+	w := newResourceWatcher(c, "", "", out, time.Now(), true)
+	if err := w.run(wctx, &wg); err != nil {
+		return "", stop, err
+	}
+	return cp.Kubeconfig, stop, nil
 }

@@ -163,7 +163,8 @@ type observedResource struct {
 }
 
 // resourceWatcher watches the operators' resources of one execution in a
-// namespace, keeps each as created, and hands new ones to the stand-ins.
+// namespace (all namespaces if empty), keeps each as created, and hands new
+// ones to the stand-ins.
 type resourceWatcher struct {
 	c         *clients
 	namespace string
@@ -211,7 +212,7 @@ func (w *resourceWatcher) run(ctx context.Context, wg *sync.WaitGroup) error {
 						wg.Add(1)
 						go func() {
 							defer wg.Done()
-							w.playOperator(ctx, k, u.GetName())
+							w.playOperator(ctx, k, u.GetNamespace(), u.GetName())
 						}()
 					}
 				case watch.Modified:
@@ -272,7 +273,7 @@ func operatorState(k operatorKind, u *unstructured.Unstructured) string {
 
 // playOperator stands in for k's operator on one resource: it writes each
 // step's status through the status subresource, as the operator does.
-func (w *resourceWatcher) playOperator(ctx context.Context, k operatorKind, name string) {
+func (w *resourceWatcher) playOperator(ctx context.Context, k operatorKind, namespace, name string) {
 	for _, s := range k.steps {
 		select {
 		case <-ctx.Done():
@@ -281,7 +282,7 @@ func (w *resourceWatcher) playOperator(ctx context.Context, k operatorKind, name
 		}
 		err := retryOnConflict(ctx, func() error {
 			obj := k.newObject()
-			if err := w.c.typed.Get(ctx, client.ObjectKey{Namespace: w.namespace, Name: name}, obj); err != nil {
+			if err := w.c.typed.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, obj); err != nil {
 				return err
 			}
 			s.apply(obj, metav1.NewTime(time.Now().Truncate(time.Second)))

@@ -21,7 +21,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 )
 
 // Run runs the demo: it starts (or reaches) a cluster, runs FlytePropeller
@@ -90,10 +89,11 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 		}
 		restConfig, kubeconfig = cp.Config, cp.Kubeconfig
 	} else {
-		step(out, "using the cluster in %s (no stand-ins: the operators do the work)", kubeconfig)
-		if restConfig, err = clientcmd.BuildConfigFromFlags("", kubeconfig); err != nil {
-			return nil, fmt.Errorf("reading %s: %w", kubeconfig, err)
+		step(out, "using the cluster in KUBECONFIG=%s (no stand-ins: the operators do the work)", o.Kubeconfig)
+		if restConfig, kubeconfig, err = clusterConfig(o.Kubeconfig, dir); err != nil {
+			return nil, err
 		}
+		fmt.Fprintf(out, "    %s\n", restConfig.Host)
 	}
 	c, err := newClients(restConfig)
 	if err != nil {
@@ -114,6 +114,14 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 		}
 		fmt.Fprintf(out, "    established in %s\n", since(t))
 	} else {
+		// Propeller creates the FlyteWorkflow CRD if it is missing; the
+		// demo then removes it again at the end.
+		crdName := "flyteworkflows." + flyteworkflow.GroupName
+		if _, err := c.ext.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, crdName, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			cleanups = append(cleanups, func() {
+				_ = c.ext.ApiextensionsV1().CustomResourceDefinitions().Delete(context.Background(), crdName, metav1.DeleteOptions{})
+			})
+		}
 		for _, k := range operatorKinds {
 			name := k.GVR.Resource + "." + k.GVR.Group
 			if err := waitCRDEstablished(ctx, c, name, 5*time.Second); err != nil {
