@@ -93,7 +93,7 @@ func (f *execFlags) taskFor(tmpl *core.TaskTemplate) (taskctx.Task, error) {
 		ServiceAccount: f.serviceAccount,
 		Interruptible:  f.interruptible,
 		Resources:      res,
-		MaxAttempts:    uint32(max(1, tmpl.GetMetadata().GetRetries().GetRetries()+1)), //nolint:gosec // small
+		MaxAttempts:    max(1, tmpl.GetMetadata().GetRetries().GetRetries()+1),
 	}, nil
 }
 

@@ -106,6 +106,9 @@ func SharedStore() *storage.DataStore {
 	return memStore
 }
 
+// executionName is the workflow execution every default task belongs to.
+const executionName = "f8a1b2c3d4"
+
 // New builds a Context for task.
 func New(task Task) *Context {
 	task = task.Defaults()
@@ -115,7 +118,7 @@ func New(task Task) *Context {
 		NodeExecutionId: &core.NodeExecutionIdentifier{
 			NodeId: "n0",
 			ExecutionId: &core.WorkflowExecutionIdentifier{
-				Project: "flyteproject", Domain: "development", Name: "f8a1b2c3d4",
+				Project: "flyteproject", Domain: "development", Name: executionName,
 			},
 		},
 		RetryAttempt: 0,
@@ -240,12 +243,12 @@ type metadata struct {
 }
 
 func (m *metadata) GetOwnerID() types.NamespacedName {
-	return types.NamespacedName{Namespace: m.task.Namespace, Name: "f8a1b2c3d4"}
+	return types.NamespacedName{Namespace: m.task.Namespace, Name: executionName}
 }
 func (m *metadata) GetTaskExecutionID() pluginsCore.TaskExecutionID { return m.id }
 func (m *metadata) GetNamespace() string                            { return m.task.Namespace }
 func (m *metadata) GetOwnerReference() v12.OwnerReference {
-	return v12.OwnerReference{APIVersion: "flyte.lyft.com/v1alpha1", Kind: "FlyteWorkflow", Name: "f8a1b2c3d4", UID: "uid-f8a1b2c3d4"}
+	return v12.OwnerReference{APIVersion: "flyte.lyft.com/v1alpha1", Kind: "FlyteWorkflow", Name: executionName, UID: "uid-" + executionName}
 }
 func (m *metadata) GetOverrides() pluginsCore.TaskOverrides { return overrides{m.task} }
 func (m *metadata) GetLabels() map[string]string            { return m.task.Labels }

@@ -21,7 +21,7 @@ import (
 	crlog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
-// RequiredEnvVar, when set to a non-empty value other than "0", turns the
+// RequiredEnvVar names the variable that, set to a non-empty value other than "0", turns the
 // skip for missing control-plane binaries into a test failure.
 const RequiredEnvVar = "FLYTEDIST_TESTENV_REQUIRED"
 

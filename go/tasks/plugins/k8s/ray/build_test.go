@@ -750,7 +750,7 @@ func TestBadInput(t *testing.T) {
 			require.Error(t, err)
 			code, ok := stderrors.GetErrorCode(err)
 			require.True(t, ok, err.Error())
-			assert.Equal(t, stderrors.ErrorCode(flyteerrors.BadTaskSpecification), code)
+			assert.Equal(t, flyteerrors.BadTaskSpecification, code)
 			assert.Contains(t, err.Error(), tc.field)
 		})
 	}

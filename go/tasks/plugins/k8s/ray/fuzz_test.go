@@ -32,7 +32,7 @@ func FuzzBuildResource(f *testing.F) {
 		obj, err := p.BuildResource(context.Background(), kittest.New(task))
 		if err != nil {
 			code, ok := stderrors.GetErrorCode(err)
-			if !ok || code != stderrors.ErrorCode(flyteerrors.BadTaskSpecification) {
+			if !ok || code != flyteerrors.BadTaskSpecification {
 				t.Fatalf("error is not a BadTaskSpecification: %v", err)
 			}
 			return

@@ -110,7 +110,7 @@ func TestBuildResourceRejectsBadInput(t *testing.T) {
 			require.Error(t, err)
 			code, ok := stderrors.GetErrorCode(err)
 			require.True(t, ok, "error %v carries no Flyte code", err)
-			assert.Equal(t, stderrors.ErrorCode(flyteerrors.BadTaskSpecification), code)
+			assert.Equal(t, flyteerrors.BadTaskSpecification, code)
 			assert.Contains(t, err.Error(), tt.field)
 		})
 	}
