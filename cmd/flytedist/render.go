@@ -19,7 +19,10 @@ import (
 	"github.com/flytedist/flyteplugins/internal/taskctx"
 
 	// The plugins, registered as propeller registers them.
+	_ "github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/dask"
+	_ "github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/ray"
 	_ "github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/spark"
+	_ "github.com/flytedist/flyteplugins/go/tasks/plugins/webapi/databricks"
 )
 
 // execFlags are the execution details a user may set; propeller would take
