@@ -96,3 +96,23 @@ func TestBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestRenderDatabricks(t *testing.T) {
+	out, errOut, code := cli(t, "render", "--config", examples+"propeller.yaml", "--task", examples+"databricks-task.json", "--name", "dbx-n0-0")
+	require.Equal(t, 0, code, errOut)
+	var got struct {
+		Request struct{ Method, URL string } `json:"request"`
+		Body    map[string]any              `json:"body"`
+	}
+	require.NoError(t, yaml.Unmarshal([]byte(out), &got))
+	assert.Equal(t, "POST", got.Request.Method)
+	assert.Equal(t, "https://dbc-a53b7a3c-614c.cloud.databricks.com/api/2.1/jobs/runs/submit", got.Request.URL)
+	assert.Equal(t, "dbx-n0-0", got.Body["run_name"])
+	assert.NotEmpty(t, got.Body["idempotency_token"])
+	assert.Contains(t, got.Body, "spark_python_task")
+
+	// A spark task goes to Databricks only when asked.
+	out, errOut, code = cli(t, "render", "--config", examples+"propeller.yaml", "--task", examples+"spark-task.json", "--plugin", "databricks")
+	assert.NotEqual(t, 0, code, out)
+	assert.Contains(t, errOut, "databricksConf")
+}

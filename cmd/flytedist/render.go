@@ -22,13 +22,13 @@ import (
 	_ "github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/dask"
 	_ "github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/ray"
 	_ "github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/spark"
-	_ "github.com/flytedist/flyteplugins/go/tasks/plugins/webapi/databricks"
+	"github.com/flytedist/flyteplugins/go/tasks/plugins/webapi/databricks"
 )
 
 // execFlags are the execution details a user may set; propeller would take
 // them from the workflow execution.
 type execFlags struct {
-	config, task, namespace, name, serviceAccount string
+	config, task, namespace, name, serviceAccount, plugin string
 	interruptible                                 bool
 }
 
@@ -39,6 +39,7 @@ func (f *execFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.name, "name", "f6b2c3d4e5a6b7c8d9e0-n0-0", "generated name of the task execution")
 	fs.StringVar(&f.serviceAccount, "service-account", "", "Kubernetes service account of the execution")
 	fs.BoolVar(&f.interruptible, "interruptible", false, "run the task as interruptible")
+	fs.StringVar(&f.plugin, "plugin", "", `plugin for a task type two plugins handle ("databricks" for a spark task sent to Databricks)`)
 }
 
 func render(ctx context.Context, args []string, out io.Writer) error {
@@ -62,6 +63,9 @@ func render(ctx context.Context, args []string, out io.Writer) error {
 	task, err := f.taskFor(tmpl)
 	if err != nil {
 		return err
+	}
+	if f.plugin == "databricks" || (f.plugin == "" && tmpl.GetType() == databricks.TaskTypeDatabricks) {
+		return renderDatabricks(ctx, task, out)
 	}
 	entry, err := k8sPluginFor(tmpl.GetType())
 	if err != nil {

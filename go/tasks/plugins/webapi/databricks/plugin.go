@@ -151,55 +151,17 @@ func (p *Plugin) ResourceRequirements(_ context.Context, _ webapi.TaskExecutionC
 // resource in a failed state (so Flyte fails the task without retrying the
 // submission); a passing failure comes back as an error (retryable).
 func (p *Plugin) Create(ctx context.Context, tCtx webapi.TaskExecutionContextReader) (webapi.ResourceMeta, webapi.Resource, error) {
-	tmpl, err := tCtx.TaskReader().Read(ctx)
-	if err != nil {
-		return nil, nil, pluginErrors.Wrapf(pluginErrors.MetadataAccessFailed, err, "reading the task template")
-	}
 	md := tCtx.TaskExecutionMetadata()
-	execID := md.GetTaskExecutionID()
-	name := execID.GetGeneratedName()
-
-	job, err := decodeSparkJob(tmpl)
+	name := md.GetTaskExecutionID().GetGeneratedName()
+	req, err := p.submitRequest(ctx, tCtx)
 	if err != nil {
-		return nil, rejected(err), nil
+		var spec *specError
+		if errors.As(err, &spec) {
+			return nil, rejected(err), nil
+		}
+		return nil, nil, err
 	}
-	host, note, err := p.router.instance(job.GetDatabricksInstance())
-	if err != nil {
-		return nil, rejected(badSpec("%v", err)), nil
-	}
-	if note != "" {
-		logger.Warnf(ctx, "%s: %s", name, note)
-	}
-	if job.GetDatabricksToken() != "" {
-		logger.Warnf(ctx, "%s: the task sets databricksToken; it is ignored, the token comes from the secret manager", name)
-	}
-
-	args, err := template.Render(ctx, tmpl.GetContainer().GetArgs(), template.Parameters{
-		TaskExecMetadata: md,
-		Inputs:           tCtx.InputReader(),
-		OutputPath:       tCtx.OutputWriter(),
-		Task:             tCtx.TaskReader(),
-	})
-	if err != nil {
-		return nil, nil, pluginErrors.Wrapf(pluginErrors.RuntimeFailure, err, "rendering the task's args")
-	}
-	id := execID.GetID()
-	body, err := buildSubmitBody(submitSpec{
-		job:              job,
-		image:            tmpl.GetContainer().GetImage(),
-		args:             args,
-		runName:          name,
-		idempotencyToken: idempotencyToken(&id, name),
-		timeoutSeconds:   timeoutSeconds(tmpl.GetMetadata().GetTimeout().AsDuration()),
-		entrypointFile:   p.cfg.EntrypointFile,
-	})
-	if err != nil {
-		return nil, rejected(err), nil
-	}
-	raw, err := json.Marshal(body)
-	if err != nil {
-		return nil, rejected(badSpec("databricksConf cannot be sent as JSON: %v", err)), nil
-	}
+	host, raw := req.Host, req.Body
 
 	key := p.router.tokenKeyFor(md.GetNamespace())
 	token, err := tCtx.SecretManager().Get(ctx, key)
@@ -221,6 +183,81 @@ func (p *Plugin) Create(ctx context.Context, tCtx webapi.TaskExecutionContextRea
 	meta := RunMeta{RunID: runID, Instance: host, TokenKey: key}
 	logger.Infof(ctx, "%s: submitted as %v", name, meta)
 	return meta, nil, nil
+}
+
+// SubmitRequest is the runs/submit call a task makes: the workspace it goes
+// to and the JSON body. It holds no token.
+type SubmitRequest struct {
+	Host string
+	Body []byte
+}
+
+// BuildSubmitRequest is the request Create would send for a task, without
+// sending it (the flytedist CLI prints it). A task that can never be
+// submitted is a BadTaskSpecification error.
+func (p *Plugin) BuildSubmitRequest(ctx context.Context, tCtx webapi.TaskExecutionContextReader) (SubmitRequest, error) {
+	req, err := p.submitRequest(ctx, tCtx)
+	var spec *specError
+	if errors.As(err, &spec) {
+		return req, pluginErrors.Errorf(pluginErrors.BadTaskSpecification, "%s", spec.msg)
+	}
+	return req, err
+}
+
+// submitRequest builds the request; a *specError means the task can never
+// be submitted.
+func (p *Plugin) submitRequest(ctx context.Context, tCtx webapi.TaskExecutionContextReader) (SubmitRequest, error) {
+	tmpl, err := tCtx.TaskReader().Read(ctx)
+	if err != nil {
+		return SubmitRequest{}, pluginErrors.Wrapf(pluginErrors.MetadataAccessFailed, err, "reading the task template")
+	}
+	md := tCtx.TaskExecutionMetadata()
+	execID := md.GetTaskExecutionID()
+	name := execID.GetGeneratedName()
+
+	job, err := decodeSparkJob(tmpl)
+	if err != nil {
+		return SubmitRequest{}, err
+	}
+	host, note, err := p.router.instance(job.GetDatabricksInstance())
+	if err != nil {
+		return SubmitRequest{}, badSpec("%v", err)
+	}
+	if note != "" {
+		logger.Warnf(ctx, "%s: %s", name, note)
+	}
+	if job.GetDatabricksToken() != "" {
+		logger.Warnf(ctx, "%s: the task sets databricksToken; it is ignored, the token comes from the secret manager", name)
+	}
+
+	args, err := template.Render(ctx, tmpl.GetContainer().GetArgs(), template.Parameters{
+		TaskExecMetadata: md,
+		Inputs:           tCtx.InputReader(),
+		OutputPath:       tCtx.OutputWriter(),
+		Task:             tCtx.TaskReader(),
+	})
+	if err != nil {
+		return SubmitRequest{}, pluginErrors.Wrapf(pluginErrors.RuntimeFailure, err, "rendering the task's args")
+	}
+	id := execID.GetID()
+	body, err := buildSubmitBody(submitSpec{
+		job:              job,
+		image:            tmpl.GetContainer().GetImage(),
+		args:             args,
+		runName:          name,
+		idempotencyToken: idempotencyToken(&id, name),
+		timeoutSeconds:   timeoutSeconds(tmpl.GetMetadata().GetTimeout().AsDuration()),
+		entrypointFile:   p.cfg.EntrypointFile,
+	})
+	if err != nil {
+		return SubmitRequest{}, err
+	}
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return SubmitRequest{}, badSpec("databricksConf cannot be sent as JSON: %v", err)
+	}
+
+	return SubmitRequest{Host: host, Body: raw}, nil
 }
 
 // timeoutSeconds is a task timeout in whole seconds, rounded up (0: none).
