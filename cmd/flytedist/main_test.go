@@ -102,7 +102,7 @@ func TestRenderDatabricks(t *testing.T) {
 	require.Equal(t, 0, code, errOut)
 	var got struct {
 		Request struct{ Method, URL string } `json:"request"`
-		Body    map[string]any              `json:"body"`
+		Body    map[string]any               `json:"body"`
 	}
 	require.NoError(t, yaml.Unmarshal([]byte(out), &got))
 	assert.Equal(t, "POST", got.Request.Method)

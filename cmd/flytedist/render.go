@@ -29,7 +29,7 @@ import (
 // them from the workflow execution.
 type execFlags struct {
 	config, task, namespace, name, serviceAccount, plugin string
-	interruptible                                 bool
+	interruptible                                         bool
 }
 
 func (f *execFlags) register(fs *flag.FlagSet) {
