@@ -3,6 +3,10 @@ package demo
 import (
 	"context"
 	"net"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/admin"
@@ -24,13 +28,11 @@ type eventReceiver struct {
 	srv  *grpc.Server
 	addr string
 
-	mu      sync.Mutex
-	tasks   []*event.TaskExecutionEvent
-	nodes   []*event.NodeExecutionEvent
-	wfs     []*event.WorkflowExecutionEvent
-	onTask  func(*event.TaskExecutionEvent)
-	onWf    func(*event.WorkflowExecutionEvent)
-	changed chan struct{}
+	mu     sync.Mutex
+	tasks  []*event.TaskExecutionEvent
+	onTask func(*event.TaskExecutionEvent)
+	onWf   func(*event.WorkflowExecutionEvent)
+	calls  map[string]int // admin API method -> calls
 }
 
 func startEventReceiver() (*eventReceiver, error) {
@@ -38,7 +40,15 @@ func startEventReceiver() (*eventReceiver, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &eventReceiver{srv: grpc.NewServer(), addr: l.Addr().String(), changed: make(chan struct{}, 1)}
+	r := &eventReceiver{addr: l.Addr().String(), calls: map[string]int{}}
+	// Count every call, so the demo can show that the event API is all of
+	// flyteadmin propeller used.
+	r.srv = grpc.NewServer(grpc.UnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		r.mu.Lock()
+		r.calls[path.Base(info.FullMethod)]++
+		r.mu.Unlock()
+		return h(ctx, req)
+	}))
 	service.RegisterAdminServiceServer(r.srv, r)
 	go func() { _ = r.srv.Serve(l) }()
 	return r, nil
@@ -46,34 +56,21 @@ func startEventReceiver() (*eventReceiver, error) {
 
 func (r *eventReceiver) stop() { r.srv.Stop() }
 
-func (r *eventReceiver) notify() {
-	select {
-	case r.changed <- struct{}{}:
-	default:
-	}
-}
-
-// CreateWorkflowEvent records a workflow event.
+// CreateWorkflowEvent accepts a workflow event and shows it.
 func (r *eventReceiver) CreateWorkflowEvent(_ context.Context, req *admin.WorkflowExecutionEventRequest) (*admin.WorkflowExecutionEventResponse, error) {
 	e := proto.Clone(req.GetEvent()).(*event.WorkflowExecutionEvent)
 	r.mu.Lock()
-	r.wfs = append(r.wfs, e)
 	cb := r.onWf
 	r.mu.Unlock()
 	if cb != nil {
 		cb(e)
 	}
-	r.notify()
 	return &admin.WorkflowExecutionEventResponse{}, nil
 }
 
-// CreateNodeEvent records a node event.
-func (r *eventReceiver) CreateNodeEvent(_ context.Context, req *admin.NodeExecutionEventRequest) (*admin.NodeExecutionEventResponse, error) {
-	e := proto.Clone(req.GetEvent()).(*event.NodeExecutionEvent)
-	r.mu.Lock()
-	r.nodes = append(r.nodes, e)
-	r.mu.Unlock()
-	r.notify()
+// CreateNodeEvent accepts a node event (the demo reads node phases from the
+// FlyteWorkflow status instead).
+func (r *eventReceiver) CreateNodeEvent(context.Context, *admin.NodeExecutionEventRequest) (*admin.NodeExecutionEventResponse, error) {
 	return &admin.NodeExecutionEventResponse{}, nil
 }
 
@@ -87,7 +84,6 @@ func (r *eventReceiver) CreateTaskEvent(_ context.Context, req *admin.TaskExecut
 	if cb != nil {
 		cb(e)
 	}
-	r.notify()
 	return &admin.TaskExecutionEventResponse{}, nil
 }
 
@@ -111,9 +107,17 @@ func (r *eventReceiver) taskEvents(nodeID string) []*event.TaskExecutionEvent {
 	return out
 }
 
-// workflowEvents returns the workflow events in arrival order.
-func (r *eventReceiver) workflowEvents() []*event.WorkflowExecutionEvent {
+// callSummary lists the admin API methods propeller called, with counts.
+func (r *eventReceiver) callSummary() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]*event.WorkflowExecutionEvent(nil), r.wfs...)
+	var parts []string
+	for m, n := range r.calls {
+		parts = append(parts, m+" x"+strconv.Itoa(n))
+	}
+	sort.Strings(parts)
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
 }

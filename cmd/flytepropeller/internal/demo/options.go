@@ -53,6 +53,9 @@ type Result struct {
 	Phase string
 	// Tasks are the four tasks, in workflow order.
 	Tasks []TaskResult
+	// AdminCalls lists the flyteadmin API methods propeller called (all on
+	// the demo's event receiver), with counts.
+	AdminCalls string
 	// Elapsed is the whole run, start to cleanup.
 	Elapsed time.Duration
 }

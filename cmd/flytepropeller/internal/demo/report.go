@@ -117,6 +117,7 @@ func report(out io.Writer, o Options, res *Result, instance string, localJobs bo
 		}
 		fmt.Fprintf(out, "node phase (FlyteWorkflow status): %s\n", strings.TrimSpace(t.NodePhase+" "+t.NodeMessage))
 	}
+	fmt.Fprintf(out, "\nflyteadmin API calls propeller made (to the demo's event receiver): %s\n", res.AdminCalls)
 	fmt.Fprintf(out, "\n==> workflow %s: %s\n", res.Execution, res.Phase)
 }
 

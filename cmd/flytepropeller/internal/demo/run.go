@@ -29,10 +29,29 @@ import (
 // stops everything it started before returning. An error means the demo
 // could not run; a workflow that ran and failed is a Result with that phase.
 func Run(ctx context.Context, o Options) (res *Result, err error) {
-	begin := time.Now()
-	if o.Out == nil {
-		o.Out = os.Stdout
+	if len(o.PropellerCommand) == 0 {
+		return nil, errors.New("no propeller command given")
 	}
+	s := &session{o: withDefaults(o), out: o.Out, begin: time.Now(), local: o.Kubeconfig == "", sp: newSpawner()}
+	if s.out == nil {
+		s.out = os.Stdout
+	}
+	defer func() {
+		s.cleanup()
+		if res != nil {
+			res.Elapsed = time.Since(s.begin)
+		}
+		fmt.Fprintf(s.out, "==> demo finished in %s\n", since(s.begin))
+	}()
+	for _, stage := range []func(context.Context) error{s.workDir, s.cluster, s.databricks, s.startPropeller} {
+		if err := stage(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return s.runWorkflow(ctx)
+}
+
+func withDefaults(o Options) Options {
 	if o.Namespace == "" {
 		o.Namespace = "flytedist-demo"
 	}
@@ -42,229 +61,258 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 	if o.Partitions == 0 {
 		o.Partitions = 10
 	}
-	if len(o.PropellerCommand) == 0 {
-		return nil, errors.New("no propeller command given")
+	return o
+}
+
+// session is one demo run: what it started and must stop, and what the
+// stages hand each other.
+type session struct {
+	o     Options
+	out   io.Writer
+	begin time.Time
+	local bool // a local control plane and operator stand-ins
+	sp    *spawner
+
+	cleanups []func() // run in reverse order at the end
+
+	dir        string // work directory
+	kubeconfig string // for propeller
+	c          *clients
+
+	jobsAPI      *localJobsAPI // nil with a real workspace
+	instance     string        // Databricks workspace host
+	propellerEnv []string
+
+	events    *eventReceiver
+	blobDir   string
+	propeller *proc
+}
+
+func (s *session) atEnd(f func()) { s.cleanups = append(s.cleanups, f) }
+
+func (s *session) cleanup() {
+	if len(s.cleanups) > 0 {
+		step(s.out, "cleaning up")
 	}
-	out := o.Out
-	local := o.Kubeconfig == ""
-
-	var cleanups []func()
-	defer func() {
-		if len(cleanups) > 0 {
-			step(out, "cleaning up")
-		}
-		for i := len(cleanups) - 1; i >= 0; i-- {
-			cleanups[i]()
-		}
-		if res != nil {
-			res.Elapsed = time.Since(begin)
-		}
-		fmt.Fprintf(out, "==> demo finished in %s\n", since(begin))
-	}()
-
-	dir := o.WorkDir
-	if dir == "" {
-		if dir, err = os.MkdirTemp("", "flytedist-demo-"); err != nil {
-			return nil, err
-		}
-		if o.KeepWorkDir {
-			fmt.Fprintf(out, "    work directory %s (kept)\n", dir)
-		} else {
-			cleanups = append(cleanups, func() { _ = os.RemoveAll(dir) })
-		}
-	} else if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
+	for i := len(s.cleanups) - 1; i >= 0; i-- {
+		s.cleanups[i]()
 	}
-	sp := newSpawner()
+	s.cleanups = nil
+}
 
-	// 1. The cluster.
-	var restConfig *rest.Config
-	kubeconfig := o.Kubeconfig
-	if local {
-		step(out, "starting a local control plane: etcd + kube-apiserver from %s", o.K8sBinDir)
-		cp, err := startControlPlane(ctx, sp, o.K8sBinDir, filepath.Join(dir, "k8s"), out)
-		cleanups = append(cleanups, cp.stop)
-		if err != nil {
-			return nil, err
-		}
-		restConfig, kubeconfig = cp.Config, cp.Kubeconfig
+// workDir makes the work directory (a temporary one unless given).
+func (s *session) workDir(context.Context) error {
+	s.dir = s.o.WorkDir
+	if s.dir != "" {
+		return os.MkdirAll(s.dir, 0o700)
+	}
+	var err error
+	if s.dir, err = os.MkdirTemp("", "flytedist-demo-"); err != nil {
+		return err
+	}
+	if s.o.KeepWorkDir {
+		fmt.Fprintf(s.out, "    work directory %s (kept)\n", s.dir)
 	} else {
-		step(out, "using the cluster in KUBECONFIG=%s (no stand-ins: the operators do the work)", o.Kubeconfig)
-		if restConfig, kubeconfig, err = clusterConfig(o.Kubeconfig, dir); err != nil {
-			return nil, err
+		s.atEnd(func() { _ = os.RemoveAll(s.dir) })
+	}
+	return nil
+}
+
+// cluster starts the local control plane with the operators' CRDs, or
+// checks that the KUBECONFIG cluster has the operators; then makes the
+// namespace.
+func (s *session) cluster(ctx context.Context) error {
+	var restConfig *rest.Config
+	if s.local {
+		step(s.out, "starting a local control plane: etcd + kube-apiserver from %s", s.o.K8sBinDir)
+		cp, err := startControlPlane(ctx, s.sp, s.o.K8sBinDir, filepath.Join(s.dir, "k8s"), s.out)
+		s.atEnd(cp.stop)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(out, "    %s\n", restConfig.Host)
+		restConfig, s.kubeconfig = cp.Config, cp.Kubeconfig
+	} else {
+		step(s.out, "using the cluster in KUBECONFIG=%s (no stand-ins: the operators do the work)", s.o.Kubeconfig)
+		var err error
+		if restConfig, s.kubeconfig, err = clusterConfig(s.o.Kubeconfig, s.dir); err != nil {
+			return err
+		}
+		fmt.Fprintf(s.out, "    %s\n", restConfig.Host)
 	}
-	c, err := newClients(restConfig)
-	if err != nil {
-		return nil, err
+	var err error
+	if s.c, err = newClients(restConfig); err != nil {
+		return err
 	}
-	if local {
+	if s.local {
 		files, err := operatorCRDFiles()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		step(out, "installing the operators' CRDs from their Go modules")
+		step(s.out, "installing the operators' CRDs from their Go modules")
 		for _, f := range files {
-			fmt.Fprintf(out, "    %s\n", f)
+			fmt.Fprintf(s.out, "    %s\n", f)
 		}
 		t := time.Now()
-		if _, err := installCRDs(ctx, c, files); err != nil {
-			return nil, err
+		if _, err := installCRDs(ctx, s.c, files); err != nil {
+			return err
 		}
-		fmt.Fprintf(out, "    established in %s\n", since(t))
+		fmt.Fprintf(s.out, "    established in %s\n", since(t))
 	} else {
 		// Propeller creates the FlyteWorkflow CRD if it is missing; the
 		// demo then removes it again at the end.
-		crdName := "flyteworkflows." + flyteworkflow.GroupName
-		if _, err := c.ext.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, crdName, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-			cleanups = append(cleanups, func() {
-				_ = c.ext.ApiextensionsV1().CustomResourceDefinitions().Delete(context.Background(), crdName, metav1.DeleteOptions{})
-			})
+		crds := s.c.ext.ApiextensionsV1().CustomResourceDefinitions()
+		if _, err := crds.Get(ctx, flyteWorkflowCRD, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+			s.atEnd(func() { _ = crds.Delete(context.Background(), flyteWorkflowCRD, metav1.DeleteOptions{}) })
 		}
 		for _, k := range operatorKinds {
 			name := k.GVR.Resource + "." + k.GVR.Group
-			if err := waitCRDEstablished(ctx, c, name, 5*time.Second); err != nil {
-				return nil, fmt.Errorf("the cluster has no %s CRD (is the %s installed?): %w", name, k.Operator, err)
+			if err := waitCRDEstablished(ctx, s.c, name, 5*time.Second); err != nil {
+				return fmt.Errorf("the cluster has no %s CRD (is the %s installed?): %w", name, k.Operator, err)
 			}
 		}
 	}
-	created, err := ensureNamespace(ctx, c, o.Namespace)
+	created, err := ensureNamespace(ctx, s.c, s.o.Namespace)
 	if err != nil {
-		return nil, fmt.Errorf("namespace %s: %w", o.Namespace, err)
+		return fmt.Errorf("namespace %s: %w", s.o.Namespace, err)
 	}
-	if created && !local {
-		cleanups = append(cleanups, func() {
-			_ = c.kube.CoreV1().Namespaces().Delete(context.Background(), o.Namespace, metav1.DeleteOptions{})
+	if created && !s.local {
+		s.atEnd(func() {
+			_ = s.c.kube.CoreV1().Namespaces().Delete(context.Background(), s.o.Namespace, metav1.DeleteOptions{})
 		})
 	}
+	return nil
+}
 
-	// 2. Databricks, the event receiver, the blob store.
-	var jobsAPI *localJobsAPI
-	instance, token := o.DatabricksInstance, o.DatabricksToken
-	var propellerEnv []string
-	if instance == "" || token == "" {
-		step(out, "starting the local Databricks Jobs API over HTTPS (test CA trusted by propeller via SSL_CERT_FILE)")
-		if jobsAPI, err = startLocalJobsAPI(dir); err != nil {
-			return nil, err
-		}
-		cleanups = append(cleanups, jobsAPI.stop)
-		instance, token = jobsAPI.Instance, jobsAPI.Token
-		propellerEnv = append(propellerEnv, "SSL_CERT_FILE="+jobsAPI.CAFile)
-		fmt.Fprintf(out, "    https://%s/api/2.1/jobs/runs/... (CA %s)\n", instance, jobsAPI.CAFile)
+// databricks starts the local Jobs API unless a real workspace is given.
+func (s *session) databricks(context.Context) error {
+	token := s.o.DatabricksToken
+	s.instance = s.o.DatabricksInstance
+	if s.instance != "" && token != "" {
+		step(s.out, "using the Databricks workspace %s", s.instance)
 	} else {
-		step(out, "using the Databricks workspace %s", instance)
+		step(s.out, "starting the local Databricks Jobs API over HTTPS (test CA trusted by propeller via SSL_CERT_FILE)")
+		var err error
+		if s.jobsAPI, err = startLocalJobsAPI(s.dir); err != nil {
+			return err
+		}
+		s.atEnd(s.jobsAPI.stop)
+		s.instance, token = s.jobsAPI.Instance, s.jobsAPI.Token
+		s.propellerEnv = append(s.propellerEnv, "SSL_CERT_FILE="+s.jobsAPI.CAFile)
+		fmt.Fprintf(s.out, "    https://%s/api/2.1/jobs/runs/... (CA %s)\n", s.instance, s.jobsAPI.CAFile)
 	}
-	propellerEnv = append(propellerEnv, DatabricksTokenEnv+"="+token)
+	s.propellerEnv = append(s.propellerEnv, DatabricksTokenEnv+"="+token)
+	return nil
+}
 
-	events, err := startEventReceiver()
-	if err != nil {
-		return nil, err
+// startPropeller starts the event receiver and FlytePropeller, and waits for
+// propeller to create the FlyteWorkflow CRD.
+func (s *session) startPropeller(ctx context.Context) error {
+	var err error
+	if s.events, err = startEventReceiver(); err != nil {
+		return err
 	}
-	cleanups = append(cleanups, events.stop)
-
-	blobDir := filepath.Join(dir, "blobs")
-	if err := os.MkdirAll(filepath.Join(blobDir, storageContainer), 0o700); err != nil {
-		return nil, err
+	s.atEnd(s.events.stop)
+	s.blobDir = filepath.Join(s.dir, "blobs")
+	if err := os.MkdirAll(filepath.Join(s.blobDir, storageContainer), 0o700); err != nil {
+		return err
 	}
 	ports, err := freePorts(1)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	cfgPath, err := writePropellerConfig(dir, propellerSettings{
-		Kubeconfig:         kubeconfig,
-		Namespace:          o.Namespace,
-		BlobDir:            blobDir,
-		EventAddr:          events.addr,
+	cfgPath, err := writePropellerConfig(s.dir, propellerSettings{
+		Kubeconfig:         s.kubeconfig,
+		Namespace:          s.o.Namespace,
+		BlobDir:            s.blobDir,
+		EventAddr:          s.events.addr,
 		ProfilerPort:       ports[0],
-		DatabricksInstance: instance,
+		DatabricksInstance: s.instance,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-
-	// 3. FlytePropeller.
-	step(out, "starting FlytePropeller (%s) with %s", filepath.Base(o.PropellerCommand[0]), cfgPath)
-	fmt.Fprintf(out, "    blob store: stow local in %s; events: flyteadmin's event API on %s (the demo); catalog: noop\n", blobDir, events.addr)
-	argv := append(append([]string(nil), o.PropellerCommand...), "--config", cfgPath)
-	propeller, err := sp.start("flytepropeller", argv, append(propellerEnv, o.PropellerEnv...), filepath.Join(dir, "propeller.log"))
-	if err != nil {
-		return nil, err
+	step(s.out, "starting FlytePropeller (%s) with %s", filepath.Base(s.o.PropellerCommand[0]), cfgPath)
+	fmt.Fprintf(s.out, "    blob store: stow local in %s; events: flyteadmin's event API on %s (the demo); catalog: noop\n", s.blobDir, s.events.addr)
+	argv := append(append([]string(nil), s.o.PropellerCommand...), "--config", cfgPath)
+	env := append(append([]string(nil), s.propellerEnv...), s.o.PropellerEnv...)
+	if s.propeller, err = s.sp.start("flytepropeller", argv, env, filepath.Join(s.dir, "propeller.log")); err != nil {
+		return err
 	}
-	stopped := false
-	stopPropeller := func() {
-		if !stopped {
-			stopped = true
-			propeller.stop(15 * time.Second)
-		}
-	}
-	cleanups = append(cleanups, stopPropeller)
+	s.atEnd(func() { s.propeller.stop(15 * time.Second) })
 	t := time.Now()
-	crdName := "flyteworkflows." + flyteworkflow.GroupName
-	if err := waitCRD(ctx, c, crdName, propeller); err != nil {
-		return nil, err
+	if err := waitCRD(ctx, s.c, flyteWorkflowCRD, s.propeller); err != nil {
+		return err
 	}
-	fmt.Fprintf(out, "    propeller created the %s CRD (%s); log: %s\n", crdName, since(t), propeller.logPath)
+	fmt.Fprintf(s.out, "    propeller created the %s CRD (%s); log: %s\n", flyteWorkflowCRD, since(t), s.propeller.logPath)
+	return nil
+}
 
-	// 4. The workflow.
+// runWorkflow submits the workflow, plays the operators (local mode), waits
+// for a final phase and reports.
+func (s *session) runWorkflow(ctx context.Context) (*Result, error) {
 	tasks, err := demoTasks()
 	if err != nil {
 		return nil, err
 	}
-	// The data store's metrics need propeller's metric keys (set the same
-	// way propeller sets them; setting them again with the same keys is a no-op).
+	// The data store's metrics need propeller's metric keys (set as
+	// propeller sets them; setting the same keys again is a no-op).
 	labeled.SetMetricKeys(contextutils.ProjectKey, contextutils.DomainKey, contextutils.WorkflowIDKey, contextutils.TaskIDKey)
+	execName := executionName()
+	// A metrics scope per run: a process may run the demo more than once.
 	store, err := storage.NewDataStore(&storage.Config{
 		Type:          storage.TypeStow,
 		InitContainer: storageContainer,
-		Stow:          storage.StowConfig{Kind: "local", Config: map[string]string{"path": blobDir}},
-	}, promutils.NewScope("flytedist_demo"))
+		Stow:          storage.StowConfig{Kind: "local", Config: map[string]string{"path": s.blobDir}},
+	}, promutils.NewScope("flytedist_demo_"+execName))
 	if err != nil {
 		return nil, fmt.Errorf("opening the blob store: %w", err)
 	}
-	execName := executionName()
-	sub, err := buildSubmission(ctx, store, tasks, o.Namespace, execName, o.Partitions)
+	sub, err := buildSubmission(ctx, store, tasks, s.o.Namespace, execName, s.o.Partitions)
 	if err != nil {
 		return nil, err
 	}
 
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	cleanups = append(cleanups, func() { stopWatch(); wg.Wait() })
+	s.atEnd(func() { stopWatch(); wg.Wait() })
 	submitted := time.Now()
-	watcher := newResourceWatcher(c, o.Namespace, execName, out, submitted, local)
+	watcher := newResourceWatcher(s.c, s.o.Namespace, execName, s.out, submitted, s.local)
 	if err := watcher.run(watchCtx, &wg); err != nil {
 		return nil, err
 	}
-	progress := newProgress(out, tasks, submitted)
-	events.setCallbacks(progress.task, progress.workflow)
+	progress := newProgress(s.out, tasks, submitted)
+	s.events.setCallbacks(progress.task, progress.workflow)
 
-	step(out, "submitting workflow %s (execution %s/%s, input %s=%d at %s)", workflowName, o.Namespace, execName, inputName, o.Partitions, sub.Inputs)
-	if local {
-		fmt.Fprintf(out, "    operators: stand-ins play spark-operator, KubeRay and the Dask operator (status subresource writes)\n")
+	step(s.out, "submitting workflow %s (execution %s/%s, input %s=%d at %s)", workflowName, s.o.Namespace, execName, inputName, s.o.Partitions, sub.Inputs)
+	if s.local {
+		fmt.Fprintf(s.out, "    operators: stand-ins play spark-operator, KubeRay and the Dask operator (status subresource writes)\n")
 	}
-	wf, err := c.flyte.FlyteworkflowV1alpha1().FlyteWorkflows(o.Namespace).Create(ctx, sub.Workflow, metav1.CreateOptions{})
+	wf, err := s.c.flyte.FlyteworkflowV1alpha1().FlyteWorkflows(s.o.Namespace).Create(ctx, sub.Workflow, metav1.CreateOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("creating the FlyteWorkflow: %w", err)
 	}
-	if !local {
-		cleanups = append(cleanups, func() { deleteWorkflow(c, wf, propeller, out) })
+	if !s.local {
+		s.atEnd(func() { deleteWorkflow(s.c, wf, s.propeller, s.out) })
 	}
 
-	final, err := waitWorkflow(ctx, c, wf, propeller, o.Timeout)
+	final, err := waitWorkflow(ctx, s.c, wf, s.propeller, s.o.Timeout)
 	if err != nil {
 		return nil, err
 	}
 	// Let the last events arrive before reading them.
 	time.Sleep(time.Second)
 
-	res = &Result{Execution: execName, Phase: final.Status.Phase.String()}
+	res := &Result{Execution: execName, Phase: final.Status.Phase.String()}
 	for _, t := range tasks {
-		res.Tasks = append(res.Tasks, taskResult(t, final, watcher, events, jobsAPI, submitted))
+		res.Tasks = append(res.Tasks, taskResult(t, final, watcher, s.events, s.jobsAPI, submitted))
 	}
-	report(out, o, res, instance, jobsAPI != nil)
+	res.AdminCalls = s.events.callSummary()
+	report(s.out, s.o, res, s.instance, s.jobsAPI != nil)
 	return res, nil
 }
+
+// flyteWorkflowCRD is the CRD propeller creates (create-flyteworkflow-crd).
+var flyteWorkflowCRD = "flyteworkflows." + flyteworkflow.GroupName
 
 // waitCRD waits for propeller to create the FlyteWorkflow CRD.
 func waitCRD(ctx context.Context, c *clients, name string, propeller *proc) error {
