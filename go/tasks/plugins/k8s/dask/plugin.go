@@ -2,7 +2,6 @@ package dask
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	daskAPI "github.com/dask/dask-kubernetes/v2023/dask_kubernetes/operator/go_client/pkg/apis/kubernetes.dask.org/v1"
@@ -92,20 +91,11 @@ func (p *Plugin) GetCompletionTime(r client.Object) (time.Time, error) {
 	if !terminal(job.Status.JobStatus) {
 		return time.Time{}, nil
 	}
-	for _, t := range []time.Time{job.Status.EndTime.Time, job.Status.StartTime.Time, job.CreationTimestamp.Time} {
-		if !t.IsZero() {
-			return t, nil
-		}
-	}
-	return time.Time{}, nil
+	return kit.FirstTime(job.Status.EndTime.Time, job.Status.StartTime.Time, job.CreationTimestamp.Time), nil
 }
 
 func asJob(r client.Object) (*daskAPI.DaskJob, error) {
-	job, ok := r.(*daskAPI.DaskJob)
-	if !ok || job == nil {
-		return nil, fmt.Errorf("dask plugin: expected a *DaskJob, got %T", r)
-	}
-	return job, nil
+	return kit.As[*daskAPI.DaskJob](PluginID, r)
 }
 
 func init() {

@@ -134,11 +134,7 @@ func (p *Plugin) GetCompletionTime(r client.Object) (time.Time, error) {
 }
 
 func asRayJob(r client.Object) (*rayv1.RayJob, error) {
-	job, ok := r.(*rayv1.RayJob)
-	if !ok || job == nil {
-		return nil, fmt.Errorf("ray plugin: expected a *RayJob, got %T", r)
-	}
-	return job, nil
+	return kit.As[*rayv1.RayJob](PluginID, r)
 }
 
 // kubeClient is the registry entry's CustomKubeClient: a client of the

@@ -2,7 +2,6 @@ package spark
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery"
@@ -91,20 +90,11 @@ func (p *Plugin) GetCompletionTime(r client.Object) (time.Time, error) {
 	if !terminal(app.Status.AppState.State) {
 		return time.Time{}, nil
 	}
-	for _, t := range []time.Time{app.Status.TerminationTime.Time, app.Status.LastSubmissionAttemptTime.Time, app.CreationTimestamp.Time} {
-		if !t.IsZero() {
-			return t, nil
-		}
-	}
-	return time.Time{}, nil
+	return kit.FirstTime(app.Status.TerminationTime.Time, app.Status.LastSubmissionAttemptTime.Time, app.CreationTimestamp.Time), nil
 }
 
 func asApplication(r client.Object) (*sparkv1beta2.SparkApplication, error) {
-	app, ok := r.(*sparkv1beta2.SparkApplication)
-	if !ok || app == nil {
-		return nil, fmt.Errorf("spark plugin: expected a *SparkApplication, got %T", r)
-	}
-	return app, nil
+	return kit.As[*sparkv1beta2.SparkApplication](PluginID, r)
 }
 
 func init() {
