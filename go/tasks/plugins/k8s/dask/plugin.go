@@ -9,7 +9,6 @@ import (
 	pluginsCore "github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/k8s"
 	"k8s.io/client-go/kubernetes/scheme"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/internal/kit"
 )
@@ -23,79 +22,54 @@ const (
 	TaskType = "dask"
 )
 
-// Plugin builds DaskJobs and maps their status. Safe for concurrent use:
-// its only state is the cache of log plugins.
-type Plugin struct {
+// Plugin builds DaskJobs and maps their status: a k8s.Plugin, plus
+// IsTerminal and GetCompletionTime for Flyte 2's executor.
+type Plugin = kit.Adapter[*daskAPI.DaskJob]
+
+// New returns a Dask plugin.
+func New() *Plugin { return kit.NewAdapter(PluginID, &job{}) }
+
+// job is Dask's part of the plugin. Safe for concurrent use: its only state
+// is the cache of parsed link templates.
+type job struct {
 	links linkers
 }
 
-var _ k8s.Plugin = (*Plugin)(nil)
+var _ kit.Job[*daskAPI.DaskJob] = (*job)(nil)
 
-// New returns a Dask plugin.
-func New() *Plugin { return &Plugin{} }
+// Properties are propeller's defaults.
+func (j *job) Properties() k8s.PluginProperties { return k8s.PluginProperties{} }
 
-// GetProperties uses propeller's defaults.
-func (p *Plugin) GetProperties() k8s.PluginProperties { return k8s.PluginProperties{} }
+// Identity is an empty DaskJob with its type meta.
+func (j *job) Identity() *daskAPI.DaskJob { return &daskAPI.DaskJob{TypeMeta: typeMeta} }
 
-// BuildIdentityResource is an empty DaskJob with its type meta.
-func (p *Plugin) BuildIdentityResource(context.Context, pluginsCore.TaskExecutionMetadata) (client.Object, error) {
-	return &daskAPI.DaskJob{TypeMeta: typeMeta}, nil
-}
-
-// BuildResource builds the DaskJob for a task: its job runner, scheduler
-// (with its Service) and workers.
-func (p *Plugin) BuildResource(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) (client.Object, error) {
+// Build builds the DaskJob for a task: its job runner, scheduler (with its
+// Service) and workers.
+func (j *job) Build(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) (*daskAPI.DaskJob, error) {
 	return buildJob(ctx, tCtx)
 }
 
-// GetTaskPhase maps the job's status to a Flyte phase with its links.
-func (p *Plugin) GetTaskPhase(ctx context.Context, pluginContext k8s.PluginContext, r client.Object) (pluginsCore.PhaseInfo, error) {
-	job, err := asJob(r)
-	if err != nil {
-		return pluginsCore.PhaseInfoUndefined, err
-	}
+// Phase maps the job's status to a Flyte phase with its links.
+func (j *job) Phase(ctx context.Context, pluginContext k8s.PluginContext, dj *daskAPI.DaskJob) (pluginsCore.PhaseInfo, error) {
 	tmpl, err := pluginContext.TaskReader().Read(ctx)
 	if err != nil {
 		return pluginsCore.PhaseInfoUndefined, err
 	}
-	taskLogs, err := p.links.render(GetConfig(), job, pluginContext.TaskExecutionMetadata().GetTaskExecutionID(), tmpl)
+	taskLogs, err := j.links.render(GetConfig(), dj, pluginContext.TaskExecutionMetadata().GetTaskExecutionID(), tmpl)
 	if err != nil {
 		return pluginsCore.PhaseInfoUndefined, err
 	}
 	now := time.Now()
-	ph := phase(job, &pluginsCore.TaskInfo{OccurredAt: &now, Logs: taskLogs})
-	if err := kit.FinalizePhase(pluginContext, &ph); err != nil {
-		return ph, err
-	}
-	return ph, nil
+	return phase(dj, &pluginsCore.TaskInfo{OccurredAt: &now, Logs: taskLogs}), nil
 }
 
-// IsTerminal reports whether the job succeeded or failed (for Flyte 2's
-// executor).
-func (p *Plugin) IsTerminal(_ context.Context, r client.Object) (bool, error) {
-	job, err := asJob(r)
-	if err != nil {
-		return false, err
-	}
-	return terminal(job.Status.JobStatus), nil
-}
+// Terminal reports whether the job succeeded or failed.
+func (j *job) Terminal(dj *daskAPI.DaskJob) bool { return terminal(dj.Status.JobStatus) }
 
-// GetCompletionTime is when the job finished: the operator's end time, else
-// its start time, else the job's creation. It is the zero time while the job
-// has not finished.
-func (p *Plugin) GetCompletionTime(r client.Object) (time.Time, error) {
-	job, err := asJob(r)
-	if err != nil {
-		return time.Time{}, err
-	}
-	if !terminal(job.Status.JobStatus) {
-		return time.Time{}, nil
-	}
-	return kit.FirstTime(job.Status.EndTime.Time, job.Status.StartTime.Time, job.CreationTimestamp.Time), nil
-}
-
-func asJob(r client.Object) (*daskAPI.DaskJob, error) {
-	return kit.As[*daskAPI.DaskJob](PluginID, r)
+// Finished is the operator's end time, else its start time, else the job's
+// creation.
+func (j *job) Finished(dj *daskAPI.DaskJob) time.Time {
+	return kit.FirstTime(dj.Status.EndTime.Time, dj.Status.StartTime.Time, dj.CreationTimestamp.Time)
 }
 
 func init() {

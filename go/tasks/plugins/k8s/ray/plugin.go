@@ -10,7 +10,6 @@ import (
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/k8s"
 	rayv1 "github.com/ray-project/kuberay/ray-operator/apis/ray/v1"
 	"k8s.io/client-go/kubernetes/scheme"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/internal/kit"
 )
@@ -27,51 +26,48 @@ const (
 	GeneratedNameMaxLength = 47
 )
 
-// Plugin builds RayJobs and maps their status. Safe for concurrent use:
-// its only state is the cache of parsed link templates.
-type Plugin struct {
+// Plugin builds RayJobs and maps their status: a k8s.Plugin, plus
+// IsTerminal and GetCompletionTime for Flyte 2's executor.
+type Plugin = kit.Adapter[*rayv1.RayJob]
+
+// New returns a Ray plugin.
+func New() *Plugin { return kit.NewAdapter(PluginID, &job{}) }
+
+// job is Ray's part of the plugin. Safe for concurrent use: its only state
+// is the cache of parsed link templates.
+type job struct {
 	links links
 }
 
-var _ k8s.Plugin = (*Plugin)(nil)
+var _ kit.Job[*rayv1.RayJob] = (*job)(nil)
 
-// New returns a Ray plugin.
-func New() *Plugin { return &Plugin{} }
-
-// GetProperties limits generated names to what KubeRay accepts. With a
-// remote cluster configured, owner references are left out: the owning
-// workflow lives in another cluster.
-func (p *Plugin) GetProperties() k8s.PluginProperties {
+// Properties limit generated names to what KubeRay accepts. With a remote
+// cluster configured, owner references are left out: the owning workflow
+// lives in another cluster.
+func (j *job) Properties() k8s.PluginProperties {
 	return k8s.PluginProperties{
 		GeneratedNameMaxLength:       new(GeneratedNameMaxLength),
 		DisableInjectOwnerReferences: GetConfig().RemoteClusterConfig.Enabled,
 	}
 }
 
-// BuildIdentityResource is an empty RayJob with its type meta.
-func (p *Plugin) BuildIdentityResource(context.Context, pluginsCore.TaskExecutionMetadata) (client.Object, error) {
-	return &rayv1.RayJob{TypeMeta: typeMeta}, nil
-}
+// Identity is an empty RayJob with its type meta.
+func (j *job) Identity() *rayv1.RayJob { return &rayv1.RayJob{TypeMeta: typeMeta} }
 
-// BuildResource builds the RayJob for a task.
-func (p *Plugin) BuildResource(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) (client.Object, error) {
+// Build builds the RayJob for a task.
+func (j *job) Build(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) (*rayv1.RayJob, error) {
 	return buildRayJob(ctx, tCtx)
 }
 
-// GetTaskPhase maps the RayJob's deployment status to a Flyte phase with
-// its links.
-func (p *Plugin) GetTaskPhase(ctx context.Context, pluginContext k8s.PluginContext, r client.Object) (pluginsCore.PhaseInfo, error) {
-	job, err := asRayJob(r)
-	if err != nil {
-		return pluginsCore.PhaseInfoUndefined, err
-	}
+// Phase maps the RayJob's deployment status to a Flyte phase with its links.
+func (j *job) Phase(ctx context.Context, pluginContext k8s.PluginContext, rj *rayv1.RayJob) (pluginsCore.PhaseInfo, error) {
 	tmpl, err := pluginContext.TaskReader().Read(ctx)
 	if err != nil {
 		return pluginsCore.PhaseInfoUndefined, err
 	}
-	info := p.links.taskInfo(GetConfig(), job, pluginContext.TaskExecutionMetadata().GetTaskExecutionID(), tmpl)
+	info := j.links.taskInfo(GetConfig(), rj, pluginContext.TaskExecutionMetadata().GetTaskExecutionID(), tmpl)
 
-	status := &job.Status
+	status := &rj.Status
 	rule := kit.Lookup(deploymentTable, operator, status.JobDeploymentStatus)
 	var detail string
 	switch status.JobDeploymentStatus {
@@ -96,45 +92,24 @@ func (p *Plugin) GetTaskPhase(ctx context.Context, pluginContext k8s.PluginConte
 			}
 		}
 	}
-	phase := rule.Phase(detail, info)
-	if err := kit.FinalizePhase(pluginContext, &phase); err != nil {
-		return phase, err
-	}
-	return phase, nil
+	return rule.Phase(detail, info), nil
 }
 
-// IsTerminal reports whether KubeRay is done with the job (for Flyte 2's
-// executor): Complete, Failed or ValidationFailed.
-func (p *Plugin) IsTerminal(_ context.Context, r client.Object) (bool, error) {
-	job, err := asRayJob(r)
-	if err != nil {
-		return false, err
-	}
-	return terminal(job.Status.JobDeploymentStatus), nil
-}
+// Terminal reports whether KubeRay is done with the job: Complete, Failed or
+// ValidationFailed.
+func (j *job) Terminal(rj *rayv1.RayJob) bool { return terminal(rj.Status.JobDeploymentStatus) }
 
-// GetCompletionTime is when the job finished: KubeRay's end time, else the
-// Ray job's, else the RayJob's creation. It is the zero time while the job
-// has not finished.
-func (p *Plugin) GetCompletionTime(r client.Object) (time.Time, error) {
-	job, err := asRayJob(r)
-	if err != nil {
-		return time.Time{}, err
+// Finished is KubeRay's end time, else the Ray job's, else the RayJob's
+// creation.
+func (j *job) Finished(rj *rayv1.RayJob) time.Time {
+	var end, rayEnd time.Time
+	if t := rj.Status.EndTime; t != nil {
+		end = t.Time
 	}
-	if !terminal(job.Status.JobDeploymentStatus) {
-		return time.Time{}, nil
+	if t := rj.Status.RayJobStatusInfo.EndTime; t != nil {
+		rayEnd = t.Time
 	}
-	if t := job.Status.EndTime; t != nil && !t.IsZero() {
-		return t.Time, nil
-	}
-	if t := job.Status.RayJobStatusInfo.EndTime; t != nil && !t.IsZero() {
-		return t.Time, nil
-	}
-	return job.CreationTimestamp.Time, nil
-}
-
-func asRayJob(r client.Object) (*rayv1.RayJob, error) {
-	return kit.As[*rayv1.RayJob](PluginID, r)
+	return kit.FirstTime(end, rayEnd, rj.CreationTimestamp.Time)
 }
 
 // kubeClient is the registry entry's CustomKubeClient: a client of the

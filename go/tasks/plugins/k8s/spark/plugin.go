@@ -9,7 +9,6 @@ import (
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/k8s"
 	sparkv1beta2 "github.com/kubeflow/spark-operator/v2/api/v1beta2"
 	"k8s.io/client-go/kubernetes/scheme"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/internal/kit"
 )
@@ -23,78 +22,56 @@ const (
 	TaskType = "spark"
 )
 
-// Plugin builds SparkApplications and maps their status. Safe for
-// concurrent use: its only state is the cache of log plugins.
-type Plugin struct {
+// Plugin builds SparkApplications and maps their status: a k8s.Plugin, plus
+// IsTerminal and GetCompletionTime for Flyte 2's executor.
+type Plugin = kit.Adapter[*sparkv1beta2.SparkApplication]
+
+// New returns a Spark plugin.
+func New() *Plugin { return kit.NewAdapter(PluginID, &job{}) }
+
+// job is Spark's part of the plugin. Safe for concurrent use: its only
+// state is the cache of parsed link templates.
+type job struct {
 	links linkers
 }
 
-var _ k8s.Plugin = (*Plugin)(nil)
+var _ kit.Job[*sparkv1beta2.SparkApplication] = (*job)(nil)
 
-// New returns a Spark plugin.
-func New() *Plugin { return &Plugin{} }
+// Properties are propeller's defaults.
+func (j *job) Properties() k8s.PluginProperties { return k8s.PluginProperties{} }
 
-// GetProperties uses propeller's defaults.
-func (p *Plugin) GetProperties() k8s.PluginProperties { return k8s.PluginProperties{} }
-
-// BuildIdentityResource is an empty SparkApplication with its type meta.
-func (p *Plugin) BuildIdentityResource(context.Context, pluginsCore.TaskExecutionMetadata) (client.Object, error) {
-	return &sparkv1beta2.SparkApplication{TypeMeta: typeMeta}, nil
+// Identity is an empty SparkApplication with its type meta.
+func (j *job) Identity() *sparkv1beta2.SparkApplication {
+	return &sparkv1beta2.SparkApplication{TypeMeta: typeMeta}
 }
 
-// BuildResource builds the SparkApplication for a task.
-func (p *Plugin) BuildResource(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) (client.Object, error) {
+// Build builds the SparkApplication for a task.
+func (j *job) Build(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) (*sparkv1beta2.SparkApplication, error) {
 	return buildApplication(ctx, tCtx)
 }
 
-// GetTaskPhase maps the application's state to a Flyte phase with its links.
-func (p *Plugin) GetTaskPhase(ctx context.Context, pluginContext k8s.PluginContext, r client.Object) (pluginsCore.PhaseInfo, error) {
-	app, err := asApplication(r)
-	if err != nil {
-		return pluginsCore.PhaseInfoUndefined, err
-	}
+// Phase maps the application's state to a Flyte phase with its links.
+func (j *job) Phase(ctx context.Context, pluginContext k8s.PluginContext, app *sparkv1beta2.SparkApplication) (pluginsCore.PhaseInfo, error) {
 	tmpl, err := pluginContext.TaskReader().Read(ctx)
 	if err != nil {
 		return pluginsCore.PhaseInfoUndefined, err
 	}
-	info, err := p.links.taskInfo(GetConfig(), app, pluginContext.TaskExecutionMetadata().GetTaskExecutionID(), tmpl)
+	info, err := j.links.taskInfo(GetConfig(), app, pluginContext.TaskExecutionMetadata().GetTaskExecutionID(), tmpl)
 	if err != nil {
 		return pluginsCore.PhaseInfoUndefined, err
 	}
-	state := app.Status.AppState.State
-	phase := kit.Lookup(stateTable, "spark-operator", state).Phase(app.Status.AppState.ErrorMessage, info)
-	if err := kit.FinalizePhase(pluginContext, &phase); err != nil {
-		return phase, err
-	}
-	return phase, nil
+	return kit.Lookup(stateTable, "spark-operator", app.Status.AppState.State).Phase(app.Status.AppState.ErrorMessage, info), nil
 }
 
-// IsTerminal reports whether the application reached a final state (for
-// Flyte 2's executor).
-func (p *Plugin) IsTerminal(_ context.Context, r client.Object) (bool, error) {
-	app, err := asApplication(r)
-	if err != nil {
-		return false, err
-	}
-	return terminal(app.Status.AppState.State), nil
+// Terminal reports whether the application reached a final state.
+func (j *job) Terminal(app *sparkv1beta2.SparkApplication) bool {
+	return terminal(app.Status.AppState.State)
 }
 
-// GetCompletionTime is when the application finished: the operator's
-// termination time, else its last submission attempt, else its creation.
-// It is the zero time while the application has not finished.
-func (p *Plugin) GetCompletionTime(r client.Object) (time.Time, error) {
-	app, err := asApplication(r)
-	if err != nil {
-		return time.Time{}, err
-	}
-	if !terminal(app.Status.AppState.State) {
-		return time.Time{}, nil
-	}
-	return kit.FirstTime(app.Status.TerminationTime.Time, app.Status.LastSubmissionAttemptTime.Time, app.CreationTimestamp.Time), nil
-}
-
-func asApplication(r client.Object) (*sparkv1beta2.SparkApplication, error) {
-	return kit.As[*sparkv1beta2.SparkApplication](PluginID, r)
+// Finished is the operator's termination time, else the last submission
+// attempt, else the application's creation.
+func (j *job) Finished(app *sparkv1beta2.SparkApplication) time.Time {
+	return kit.FirstTime(app.Status.TerminationTime.Time, app.Status.LastSubmissionAttemptTime.Time, app.CreationTimestamp.Time)
 }
 
 func init() {
