@@ -255,3 +255,43 @@ func writeErrorDocument(t *testing.T, e *execution, doc *core.ErrorDocument) {
 		t.Fatalf("error path %s is not in the in-memory store", path)
 	}
 }
+
+// TestRayJobDeletedExternallyThroughPropeller deletes a running RayJob
+// behind propeller's back (kubectl delete): propeller's finalizer keeps it,
+// marked for deletion, and the manager reports a system-retryable
+// UnexpectedObjectDeletion failure rather than trusting a status no one
+// will update; Finalize then lets it go.
+func TestRayJobDeletedExternallyThroughPropeller(t *testing.T) {
+	h := newHarness(t)
+	e := h.newExecution(t, "ray", rayTask(t, &plugins.RayJob{RayCluster: &plugins.RayCluster{
+		HeadGroupSpec:   &plugins.HeadGroupSpec{},
+		WorkerGroupSpec: []*plugins.WorkerGroupSpec{{GroupName: "workers", Replicas: 1, MinReplicas: 1, MaxReplicas: 1}},
+	}}))
+	check(t, "launch", e.handle(), round{phase: pluginsCore.PhaseQueued, reason: "task submitted to K8s"})
+	rj := &rayv1.RayJob{}
+	e.writeStatus(rj, func() {
+		rj.Status.JobDeploymentStatus = rayv1.JobDeploymentStatusRunning
+		rj.Status.JobStatus = rayv1.JobStatusRunning
+	})
+	check(t, "running", e.handle(), round{phase: pluginsCore.PhaseRunning})
+
+	before := h.enq.count(e.owner())
+	if err := h.env.Client.Delete(context.Background(), rj); err != nil {
+		t.Fatal(err)
+	}
+	u := e.server()
+	if u == nil || u.GetDeletionTimestamp() == nil {
+		t.Fatalf("after an external delete the finalizer should keep %s, marked for deletion; got %v", e.key(), u)
+	}
+	e.waitSeen(u.GetResourceVersion(), before)
+	tr := e.handle()
+	check(t, "deleted externally", tr, round{phase: pluginsCore.PhaseRetryableFailure, code: "UnexpectedObjectDeletion"})
+	if err := tr.Info().Err(); err != nil && err.GetKind() != core.ExecutionError_SYSTEM {
+		t.Errorf("error kind %v, want SYSTEM", err.GetKind())
+	}
+
+	e.finalize()
+	if u := e.server(); u != nil {
+		t.Errorf("%s still exists after Finalize: finalizers %v", e.key(), u.GetFinalizers())
+	}
+}
