@@ -16,8 +16,9 @@ import (
 )
 
 // TestSchemaRejectionReportedThroughPropeller creates Spark tasks whose
-// SparkApplication our plugin builds without complaint but
-// sparkapplications.sparkoperator.k8s.io's schema rejects, and checks that
+// SparkApplication sparkapplications.sparkoperator.k8s.io's schema rejects
+// (our plugin refuses the ones it can tell apart itself: a missing
+// mainApplicationFile, zero executor instances), and checks that
 // propeller's manager reports each as a permanent BadTaskFormat failure
 // naming the field, creates nothing, and finalizes cleanly.
 func TestSchemaRejectionReportedThroughPropeller(t *testing.T) {
@@ -28,33 +29,6 @@ func TestSchemaRejectionReportedThroughPropeller(t *testing.T) {
 		wrap  func(k8s.Plugin) k8s.Plugin
 		field string
 	}{
-		{
-			// A JAVA task whose jar is on the image's classpath: our plugin
-			// (and the spec) accept mainClass alone, but spark-operator
-			// v2's CRD requires spec.mainApplicationFile.
-			name: "java task with a main class and no application file",
-			job: func() *plugins.SparkJob {
-				j := sparkJob()
-				j.ApplicationType = plugins.SparkApplication_JAVA
-				j.MainApplicationFile = ""
-				j.MainClass = "com.example.etl.Main"
-				j.ExecutorPath = ""
-				return j
-			},
-			field: "spec.mainApplicationFile",
-		},
-		{
-			// spark.executor.instances=0 (a user counting on dynamic
-			// allocation) reaches spec.executor.instances, minimum 1.
-			name: "zero executor instances",
-			job: func() *plugins.SparkJob {
-				j := sparkJob()
-				j.SparkConf["spark.executor.instances"] = "0"
-				j.SparkConf["spark.dynamicAllocation.enabled"] = "true"
-				return j
-			},
-			field: "spec.executor.instances",
-		},
 		{
 			// Test-only: the plugin's output with an enum value the CRD
 			// does not allow, injected by a wrapper (our plugin only ever

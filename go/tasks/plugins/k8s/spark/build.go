@@ -65,8 +65,13 @@ func buildApplication(ctx context.Context, tCtx pluginsCore.TaskExecutionContext
 			}
 		}
 	}
-	if job.GetMainApplicationFile() == "" && job.GetMainClass() == "" {
-		return nil, kit.BadSpec("custom.mainApplicationFile", "", "neither mainApplicationFile nor mainClass is set; Spark needs one to start")
+	if job.GetMainApplicationFile() == "" {
+		if job.GetMainClass() == "" {
+			return nil, kit.BadSpec("custom.mainApplicationFile", "", "neither mainApplicationFile nor mainClass is set; Spark needs one to start")
+		}
+		// spark-operator v2's schema requires the application file, so the
+		// API server would refuse the application anyway; say so here.
+		return nil, kit.BadSpecf("custom.mainApplicationFile", "", "spark-operator v2 requires the file that holds mainClass %q (e.g. local:///opt/spark/jars/app.jar)", job.GetMainClass())
 	}
 
 	cfg := GetConfig()
@@ -110,7 +115,7 @@ func buildApplication(ctx context.Context, tCtx pluginsCore.TaskExecutionContext
 			},
 			Executor: sparkv1beta2.ExecutorSpec{
 				SparkPodSpec:      *executorSpec,
-				Instances:         int32Conf(conf, keyExecutorInstances),
+				Instances:         executorInstances(conf),
 				CoreRequest:       strPtr(conf[keyExecutorRequestCores]),
 				PriorityClassName: strPtr(executorPod.Spec.PriorityClassName),
 			},
@@ -252,9 +257,12 @@ func parseCores(s string) *int32 {
 	return ptr(int32(math.Ceil(f)))
 }
 
-func int32Conf(conf map[string]string, key string) *int32 {
-	n, err := strconv.ParseInt(strings.TrimSpace(conf[key]), 10, 32)
-	if err != nil {
+// executorInstances reads spark.executor.instances for the operator's
+// field, whose minimum is 1. A smaller count (0 with dynamic allocation)
+// stays only in the spark conf, where Spark reads it.
+func executorInstances(conf map[string]string) *int32 {
+	n, err := strconv.ParseInt(strings.TrimSpace(conf[keyExecutorInstances]), 10, 32)
+	if err != nil || n < 1 {
 		return nil
 	}
 	return ptr(int32(n))

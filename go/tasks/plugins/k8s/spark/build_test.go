@@ -221,15 +221,32 @@ func TestApplicationFields(t *testing.T) {
 	}
 }
 
-func TestMainClassOnlyLeavesNoApplicationFile(t *testing.T) {
+func TestMainClassNeedsItsApplicationFile(t *testing.T) {
 	kittest.SetPlatform(t, &config.K8sPluginConfig{})
 	task := withJob(t, pythonTask(t), func(j *plugins.SparkJob) {
+		j.ApplicationType = plugins.SparkApplication_JAVA
 		j.MainApplicationFile = ""
 		j.MainClass = "org.example.Main"
 	})
-	app := build(t, task)
-	assert.Nil(t, app.Spec.MainApplicationFile)
-	assert.Equal(t, "org.example.Main", *app.Spec.MainClass)
+	_, err := registered(t).BuildResource(context.Background(), kittest.New(task))
+	require.Error(t, err)
+	code, _ := stderrors.GetErrorCode(err)
+	assert.Equal(t, flyteerrors.BadTaskSpecification, code)
+	assert.Contains(t, err.Error(), "custom.mainApplicationFile")
+	assert.Contains(t, err.Error(), "org.example.Main")
+}
+
+func TestExecutorInstancesBelowOneStayInSparkConf(t *testing.T) {
+	kittest.SetPlatform(t, &config.K8sPluginConfig{})
+	for _, n := range []string{"0", "-1", "many"} {
+		task := withJob(t, pythonTask(t), func(j *plugins.SparkJob) {
+			j.SparkConf["spark.executor.instances"] = n
+			j.SparkConf["spark.dynamicAllocation.enabled"] = "true"
+		})
+		app := build(t, task)
+		assert.Nil(t, app.Spec.Executor.Instances, "instances %q: the operator's minimum is 1", n)
+		assert.Equal(t, n, app.Spec.SparkConf["spark.executor.instances"])
+	}
 }
 
 func TestBatchScheduler(t *testing.T) {

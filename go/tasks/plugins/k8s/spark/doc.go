@@ -27,6 +27,11 @@
 //     (security context, then propeller's), else "spark".
 //   - Features expand in name order before the task's explicit keys, so the
 //     task's keys always win and the result is deterministic.
+//   - mainApplicationFile is required even with mainClass: spark-operator
+//     v2's schema requires it, so a task without it is a BadTaskSpecification
+//     here rather than an API-server rejection later.
+//   - spark.executor.instances below 1 (0 with dynamic allocation) stays in
+//     the spark conf only; the operator's field has a minimum of 1.
 //   - An unknown applicationType is a BadTaskSpecification (protojson would
 //     otherwise silently read it as PYTHON).
 //   - `spark.batchScheduler.queue` and `spark.batchScheduler.priorityClassName`

@@ -158,9 +158,10 @@ func (t *TaskPod) Role(opts RoleOptions) (*RolePod, error) {
 				renameContainer(overlay.Containers, name, primary)
 			}
 			MergePodSpec(spec, overlay)
-			// Extended resources (GPUs) the overlay requests get their
-			// platform tolerations, as Flyte does for the task pod.
+			// Resources the overlay requests (GPUs) get their platform
+			// tolerations, as Flyte gives the task pod's.
 			flytek8s.AddTolerationsForExtendedResources(spec)
+			addResourceTolerations(spec)
 		}
 		labels = append(labels, opts.Overlay.GetMetadata().GetLabels())
 		annotations = append(annotations, opts.Overlay.GetMetadata().GetAnnotations())
@@ -226,6 +227,31 @@ func ApplyInterruptible(spec *v1.PodSpec) {
 			spec.Affinity = &v1.Affinity{}
 		}
 		flytek8s.AddRequiredNodeSelectorRequirements(spec.Affinity, *req.DeepCopy())
+	}
+}
+
+// addResourceTolerations adds plugins.k8s.resource-tolerations for every
+// resource a container of spec requests or limits, as Flyte's pod building
+// does for the task's own resources; ones already there are not repeated.
+func addResourceTolerations(spec *v1.PodSpec) {
+	byResource := config.GetK8sPluginConfig().ResourceTolerations
+	if len(byResource) == 0 {
+		return
+	}
+	add := func(list v1.ResourceList) {
+		for name := range list {
+			for _, tol := range byResource[name] {
+				if !hasToleration(spec.Tolerations, tol) {
+					spec.Tolerations = append(spec.Tolerations, tol)
+				}
+			}
+		}
+	}
+	for _, cs := range [][]v1.Container{spec.InitContainers, spec.Containers} {
+		for i := range cs {
+			add(cs[i].Resources.Requests)
+			add(cs[i].Resources.Limits)
+		}
 	}
 }
 

@@ -174,3 +174,35 @@ func TestRoleRejectsBadOverlay(t *testing.T) {
 	assert.Contains(t, err.Error(), "BadTaskSpecification")
 	assert.Contains(t, err.Error(), "custom.executorPod.podSpec")
 }
+
+// A GPU requested only in a role's pod template gets the platform's
+// resource tolerations, as one requested by the task does.
+func TestOverlayResourcesGetResourceTolerations(t *testing.T) {
+	gpuTol := v1.Toleration{Key: "nvidia.com/gpu", Operator: v1.TolerationOpExists, Effect: v1.TaintEffectNoSchedule}
+	kittest.SetPlatform(t, &config.K8sPluginConfig{ResourceTolerations: map[v1.ResourceName][]v1.Toleration{"nvidia.com/gpu": {gpuTol}}})
+	taskPod, err := kit.BuildTaskPod(context.Background(), kittest.New(containerTask()))
+	require.NoError(t, err)
+	assert.NotContains(t, taskPod.Spec.Tolerations, gpuTol)
+
+	overlay := &core.K8SPod{PrimaryContainerName: "main", PodSpec: kittest.ObjStruct(t, &v1.PodSpec{Containers: []v1.Container{{
+		Name:      "main",
+		Resources: v1.ResourceRequirements{Limits: v1.ResourceList{"nvidia.com/gpu": resource.MustParse("1")}},
+	}}})}
+	role, err := taskPod.Role(kit.RoleOptions{Overlay: overlay, OverlayField: "custom.executorPod"})
+	require.NoError(t, err)
+	assert.Equal(t, 1, countToleration(role.Spec.Tolerations, gpuTol))
+
+	plain, err := taskPod.Role(kit.RoleOptions{})
+	require.NoError(t, err)
+	assert.NotContains(t, plain.Spec.Tolerations, gpuTol, "roles without the GPU don't tolerate GPU taints")
+}
+
+func countToleration(list []v1.Toleration, t v1.Toleration) int {
+	n := 0
+	for _, x := range list {
+		if x == t {
+			n++
+		}
+	}
+	return n
+}
