@@ -142,29 +142,29 @@ func operatorCRDFiles() ([]string, error) {
 }
 
 // installCRDs creates each CRD (KubeRay's are too big for client-side
-// apply) and waits until all are established. It returns their names.
-func installCRDs(ctx context.Context, c *clients, files []string) ([]string, error) {
+// apply) and waits until all are established.
+func installCRDs(ctx context.Context, c *clients, files []string) error {
 	var names []string
 	for _, f := range files {
 		b, err := os.ReadFile(f) // #nosec G304 -- a CRD manifest from the module cache
 		if err != nil {
-			return nil, err
+			return err
 		}
 		crd := &apiextensionsv1.CustomResourceDefinition{}
 		if err := yaml.Unmarshal(b, crd); err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
+			return fmt.Errorf("%s: %w", f, err)
 		}
 		if _, err := c.ext.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-			return nil, fmt.Errorf("creating CRD %s from %s: %w", crd.Name, f, err)
+			return fmt.Errorf("creating CRD %s from %s: %w", crd.Name, f, err)
 		}
 		names = append(names, crd.Name)
 	}
 	for _, n := range names {
 		if err := waitCRDEstablished(ctx, c, n, time.Minute); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return names, nil
+	return nil
 }
 
 // waitCRDEstablished waits until the named CRD exists and is established.

@@ -79,7 +79,7 @@ func startControlPlane(ctx context.Context, sp *spawner, binDir, dir string, log
 		if err != nil {
 			return false
 		}
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode == http.StatusOK && strings.Contains(string(b), `"true"`)
 	}); err != nil {
@@ -180,7 +180,7 @@ func waitFor(ctx context.Context, timeout time.Duration, p *proc, ok func() bool
 		}
 		if time.Now().After(deadline) {
 			if p != nil {
-				return fmt.Errorf("not ready after %s; last lines of %s:\n%s", timeout, p.logPath, tail(p.logPath, 30))
+				return fmt.Errorf("not ready after %s; last lines of %s:\n%s", timeout, p.logPath, tail(p.logPath))
 			}
 			return fmt.Errorf("not ready after %s", timeout)
 		}
@@ -243,10 +243,11 @@ func writeServiceAccountKeys(dir string) (keyFile, pubFile string, err error) {
 
 func writeKubeconfig(path, host string, ca []byte, token string) error {
 	cfg := clientcmdapi.NewConfig()
-	cfg.Clusters["demo"] = &clientcmdapi.Cluster{Server: host, CertificateAuthorityData: ca}
+	const name = "flytedist-demo"
+	cfg.Clusters[name] = &clientcmdapi.Cluster{Server: host, CertificateAuthorityData: ca}
 	cfg.AuthInfos["demo-admin"] = &clientcmdapi.AuthInfo{Token: token}
-	cfg.Contexts["demo"] = &clientcmdapi.Context{Cluster: "demo", AuthInfo: "demo-admin"}
-	cfg.CurrentContext = "demo"
+	cfg.Contexts[name] = &clientcmdapi.Context{Cluster: name, AuthInfo: "demo-admin"}
+	cfg.CurrentContext = name
 	return clientcmd.WriteToFile(*cfg, path)
 }
 

@@ -74,14 +74,3 @@ func startLocalJobsAPI(dir string) (*localJobsAPI, error) {
 }
 
 func (j *localJobsAPI) stop() { _ = j.srv.Close() }
-
-// submitted returns the runs/submit body of the run named name, as the
-// server received it.
-func (j *localJobsAPI) submitted(name string) (fakeapi.Run, bool) {
-	for _, r := range j.api.Runs() {
-		if r.RunName == name {
-			return r, true
-		}
-	}
-	return fakeapi.Run{}, false
-}

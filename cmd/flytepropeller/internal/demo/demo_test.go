@@ -197,7 +197,7 @@ func requireControlPlane(t *testing.T) string {
 		dir = filepath.Join(strings.TrimSpace(string(out)), "bin", "k8s")
 	}
 	for _, b := range []string{"kube-apiserver", "etcd"} {
-		if fi, err := os.Stat(filepath.Join(dir, b)); err != nil || fi.IsDir() {
+		if fi, err := os.Stat(filepath.Join(dir, b)); err != nil || fi.IsDir() { // #nosec G703 -- the test's own binaries
 			msg := "the demo test needs a real control plane: " + b + " not found in " + dir +
 				"; run `bash hack/k8s/build.sh` (or `make k8s-bins`; ~7 min the first time, then cached)"
 			if v := os.Getenv("FLYTEDIST_TESTENV_REQUIRED"); v != "" && v != "0" {

@@ -45,7 +45,7 @@ func OperatorCluster(ctx context.Context, binDir, dir string, out io.Writer) (st
 	if err != nil {
 		return "", stop, err
 	}
-	if _, err := installCRDs(ctx, c, files); err != nil {
+	if err := installCRDs(ctx, c, files); err != nil {
 		return "", stop, err
 	}
 	wctx, cancel := context.WithCancel(ctx)

@@ -48,7 +48,7 @@ type operatorStep struct {
 // KubeRay v1.5 and the Dask operator write, minus what needs real pods).
 var operatorKinds = []operatorKind{
 	{
-		Label: "spark", Kind: "SparkApplication", Operator: "spark-operator",
+		Label: labelSpark, Kind: "SparkApplication", Operator: "spark-operator",
 		GVR:       schema.GroupVersionResource{Group: "sparkoperator.k8s.io", Version: "v1beta2", Resource: "sparkapplications"},
 		newObject: func() client.Object { return &sparkv1beta2.SparkApplication{} },
 		steps: []operatorStep{
@@ -88,7 +88,7 @@ var operatorKinds = []operatorKind{
 		},
 	},
 	{
-		Label: "ray", Kind: "RayJob", Operator: "KubeRay",
+		Label: labelRay, Kind: "RayJob", Operator: "KubeRay",
 		GVR:       schema.GroupVersionResource{Group: "ray.io", Version: "v1", Resource: "rayjobs"},
 		newObject: func() client.Object { return &rayv1.RayJob{} },
 		steps: []operatorStep{
@@ -126,7 +126,7 @@ var operatorKinds = []operatorKind{
 		},
 	},
 	{
-		Label: "dask", Kind: "DaskJob", Operator: "dask-kubernetes operator",
+		Label: labelDask, Kind: "DaskJob", Operator: "dask-kubernetes operator",
 		GVR:       schema.GroupVersionResource{Group: "kubernetes.dask.org", Version: "v1", Resource: "daskjobs"},
 		newObject: func() client.Object { return &daskv1.DaskJob{} },
 		steps: []operatorStep{
@@ -255,16 +255,16 @@ func (w *resourceWatcher) modified(k operatorKind, u *unstructured.Unstructured)
 func operatorState(k operatorKind, u *unstructured.Unstructured) string {
 	var path []string
 	switch k.Label {
-	case "spark":
+	case labelSpark:
 		path = []string{"status", "applicationState", "state"}
-	case "ray":
+	case labelRay:
 		d, _, _ := unstructured.NestedString(u.Object, "status", "jobDeploymentStatus")
 		j, _, _ := unstructured.NestedString(u.Object, "status", "jobStatus")
 		if j != "" {
 			return d + " (job " + j + ")"
 		}
 		return d
-	case "dask":
+	case labelDask:
 		path = []string{"status", "jobStatus"}
 	}
 	s, _, _ := unstructured.NestedString(u.Object, path...)

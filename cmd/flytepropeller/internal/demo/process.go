@@ -100,11 +100,15 @@ func (p *proc) exitError() error {
 	if p.err != nil {
 		msg = p.err.Error()
 	}
-	return fmt.Errorf("%s %s; last lines of %s:\n%s", p.name, msg, p.logPath, tail(p.logPath, 30))
+	return fmt.Errorf("%s %s; last lines of %s:\n%s", p.name, msg, p.logPath, tail(p.logPath))
 }
 
-// tail returns the last n lines of a file.
-func tail(path string, n int) string {
+// tailLines is how much of a child's log an error shows.
+const tailLines = 30
+
+// tail returns the last lines of a log file.
+func tail(path string) string {
+	n := tailLines
 	b, err := os.ReadFile(path) // #nosec G304 -- the demo's own log
 	if err != nil {
 		return "(" + err.Error() + ")"

@@ -29,6 +29,8 @@ type propellerSettings struct {
 
 // storageConfig is the flytestdlib storage section: stow's local kind in a
 // directory, with one container.
+//
+//nolint:goconst // config keys read best as they appear in YAML
 func storageConfig(blobDir string) map[string]any {
 	return map[string]any{
 		"type":      "stow",
@@ -41,10 +43,15 @@ func storageConfig(blobDir string) map[string]any {
 	}
 }
 
+// logsURL is the Kubernetes dashboard the log links point at.
+const logsURL = "http://localhost:30082"
+
 // propellerConfig is a complete FlytePropeller config: the upstream task
 // plugin list and plugin sections an existing platform has, plus what a
 // one-machine run needs (local blob store, no flyteadmin, quick
 // re-evaluation).
+//
+//nolint:goconst // config keys and plugin IDs read best as they appear in YAML
 func propellerConfig(s propellerSettings) map[string]any {
 	return map[string]any{
 		"propeller": map[string]any{
@@ -103,7 +110,7 @@ func propellerConfig(s propellerSettings) map[string]any {
 				"logs": map[string]any{
 					"mixed": map[string]any{
 						"kubernetes-enabled": true,
-						"kubernetes-url":     "http://localhost:30082",
+						"kubernetes-url":     logsURL,
 					},
 				},
 			},
@@ -115,7 +122,7 @@ func propellerConfig(s propellerSettings) map[string]any {
 				},
 				"logs": map[string]any{
 					"kubernetes-enabled": true,
-					"kubernetes-url":     "http://localhost:30082",
+					"kubernetes-url":     logsURL,
 				},
 			},
 			"dask": map[string]any{
@@ -125,7 +132,7 @@ func propellerConfig(s propellerSettings) map[string]any {
 				},
 				"logs": map[string]any{
 					"kubernetes-enabled": true,
-					"kubernetes-url":     "http://localhost:30082",
+					"kubernetes-url":     logsURL,
 				},
 			},
 			"databricks": map[string]any{

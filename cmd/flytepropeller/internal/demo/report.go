@@ -41,7 +41,7 @@ func taskResult(t demoTask, wf *v1alpha1.FlyteWorkflow, w *resourceWatcher, ev *
 			}
 		}
 	}
-	if t.Label == "databricks" && jobsAPI != nil && len(r.Transitions) > 0 {
+	if t.Label == labelDatabricks && jobsAPI != nil && len(r.Transitions) > 0 {
 		for _, run := range jobsAPI.api.Runs() {
 			if strings.HasPrefix(run.RunName, wf.Name) {
 				if b, err := yaml.Marshal(run.Body); err == nil {
@@ -79,12 +79,12 @@ func report(out io.Writer, o Options, res *Result, instance string, localJobs bo
 		switch {
 		case t.Resource == "":
 			fmt.Fprintf(out, "resource: none seen\n")
-		case t.Label == "databricks":
+		case t.Label == labelDatabricks:
 			fmt.Fprintf(out, "request as the Jobs API received it: POST https://%s/api/2.1/jobs/runs/submit\n", instance)
 		default:
 			fmt.Fprintf(out, "resource as created (kubectl get -o yaml):\n")
 		}
-		if t.Label == "databricks" && !localJobs {
+		if t.Label == labelDatabricks && !localJobs {
 			fmt.Fprintf(out, "  (sent to the real workspace %s; the demo does not see the body)\n", instance)
 		}
 		if t.Resource != "" {
@@ -95,7 +95,7 @@ func report(out io.Writer, o Options, res *Result, instance string, localJobs bo
 			}
 		}
 		switch {
-		case len(t.OperatorStates) > 0 && t.Label == "databricks":
+		case len(t.OperatorStates) > 0 && t.Label == labelDatabricks:
 			fmt.Fprintf(out, "run state at the end: %s\n", t.OperatorStates[0])
 		case len(t.OperatorStates) > 0:
 			fmt.Fprintf(out, "operator states: %s\n", strings.Join(t.OperatorStates, " -> "))

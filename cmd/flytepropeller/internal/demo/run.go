@@ -153,7 +153,7 @@ func (s *session) cluster(ctx context.Context) error {
 			fmt.Fprintf(s.out, "    %s\n", f)
 		}
 		t := time.Now()
-		if _, err := installCRDs(ctx, s.c, files); err != nil {
+		if err := installCRDs(ctx, s.c, files); err != nil {
 			return err
 		}
 		fmt.Fprintf(s.out, "    established in %s\n", since(t))
@@ -327,7 +327,7 @@ func waitCRD(ctx context.Context, c *clients, name string, propeller *proc) erro
 			return propeller.exitError()
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("propeller did not create the %s CRD in 2m; last lines of %s:\n%s", name, propeller.logPath, tail(propeller.logPath, 30))
+			return fmt.Errorf("propeller did not create the %s CRD in 2m; last lines of %s:\n%s", name, propeller.logPath, tail(propeller.logPath))
 		}
 	}
 }
@@ -351,7 +351,7 @@ func waitWorkflow(ctx context.Context, c *clients, wf *v1alpha1.FlyteWorkflow, p
 			if cur != nil {
 				phase = cur.Status.Phase.String()
 			}
-			return nil, fmt.Errorf("the workflow is still %s after %s; last lines of %s:\n%s", phase, timeout, propeller.logPath, tail(propeller.logPath, 30))
+			return nil, fmt.Errorf("the workflow is still %s after %s; last lines of %s:\n%s", phase, timeout, propeller.logPath, tail(propeller.logPath))
 		}
 		select {
 		case <-ctx.Done():

@@ -20,6 +20,11 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/structpb"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/dask"
+	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/ray"
+	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/spark"
+	"github.com/flytedist/flyteplugins/go/tasks/plugins/webapi/databricks"
 )
 
 // The demo workflow's identity. Project and domain give the namespace
@@ -32,6 +37,22 @@ const (
 	version      = "v1"
 	// inputName is the workflow's one input, passed to every task.
 	inputName = "partitions"
+)
+
+// The demo's task labels: one task per plugin, labelled with its plugin ID.
+const (
+	labelSpark      = spark.PluginID
+	labelRay        = ray.PluginID
+	labelDask       = dask.PluginID
+	labelDatabricks = "databricks"
+)
+
+// Public images the tasks run for real in KUBECONFIG mode.
+const (
+	sparkImage    = "apache/spark:3.5.3-python3"
+	rayImage      = "rayproject/ray:2.40.0"
+	daskImage     = "ghcr.io/dask/dask:2024.12.1-py3.12"
+	flytekitImage = "ghcr.io/flyteorg/flytekit:py3.11-1.16.0"
 )
 
 // demoTask is one task of the demo workflow.
@@ -62,7 +83,7 @@ func demoTasks() ([]demoTask, error) {
 			Id:   &core.Identifier{ResourceType: core.ResourceType_TASK, Project: project, Domain: domain, Name: name, Version: version},
 			Type: taskType,
 			Metadata: &core.TaskMetadata{
-				Runtime: &core.RuntimeMetadata{Type: core.RuntimeMetadata_FLYTE_SDK, Version: "1.16.0", Flavor: "python"},
+				Runtime: &core.RuntimeMetadata{Type: core.RuntimeMetadata_FLYTE_SDK, Version: "1.16.0", Flavor: "python"}, //nolint:goconst // the SDK's flavor, not a command,
 				Timeout: durationpb.New(10 * time.Minute),
 				Retries: &core.RetryStrategy{},
 			},
@@ -98,8 +119,8 @@ func demoTasks() ([]demoTask, error) {
 		custom                                   proto.Message
 	}{
 		{
-			label: "spark", node: "spark-pi", kind: "SparkApplication", name: "demo.spark_pi", taskType: "spark",
-			image: "apache/spark:3.5.3-python3",
+			label: labelSpark, node: "spark-pi", kind: "SparkApplication", name: "demo.spark_pi", taskType: spark.TaskType,
+			image: sparkImage,
 			args:  []string{"{{.inputs.partitions}}"},
 			custom: &plugins.SparkJob{
 				ApplicationType:     plugins.SparkApplication_PYTHON,
@@ -115,8 +136,8 @@ func demoTasks() ([]demoTask, error) {
 			},
 		},
 		{
-			label: "ray", node: "ray-sum", kind: "RayJob", name: "demo.ray_sum", taskType: "ray",
-			image: "rayproject/ray:2.40.0",
+			label: labelRay, node: "ray-sum", kind: "RayJob", name: "demo.ray_sum", taskType: ray.TaskType,
+			image: rayImage,
 			args: []string{"python", "-c",
 				"import ray\nray.init()\n@ray.remote\ndef square(i):\n    return i * i\nprint(sum(ray.get([square.remote(i) for i in range({{.inputs.partitions}})])))"},
 			custom: &plugins.RayJob{
@@ -129,18 +150,18 @@ func demoTasks() ([]demoTask, error) {
 			},
 		},
 		{
-			label: "dask", node: "dask-sum", kind: "DaskJob", name: "demo.dask_sum", taskType: "dask",
-			image: "ghcr.io/dask/dask:2024.12.1-py3.12",
+			label: labelDask, node: "dask-sum", kind: "DaskJob", name: "demo.dask_sum", taskType: dask.TaskType,
+			image: daskImage,
 			args: []string{"python", "-c",
 				"from dask.distributed import Client; import dask.array as da; Client(); print(da.ones(({{.inputs.partitions}} * 1000,), chunks=1000).sum().compute())"},
 			custom: &plugins.DaskJob{
-				Scheduler: &plugins.DaskScheduler{Image: "ghcr.io/dask/dask:2024.12.1-py3.12"},
-				Workers:   &plugins.DaskWorkerGroup{NumberOfWorkers: 2, Image: "ghcr.io/dask/dask:2024.12.1-py3.12"},
+				Scheduler: &plugins.DaskScheduler{Image: daskImage},
+				Workers:   &plugins.DaskWorkerGroup{NumberOfWorkers: 2, Image: daskImage},
 			},
 		},
 		{
-			label: "databricks", node: "databricks-run", kind: "Databricks run", name: "demo.databricks_count", taskType: "databricks",
-			image: "ghcr.io/flyteorg/flytekit:py3.11-1.16.0",
+			label: labelDatabricks, node: "databricks-run", kind: "Databricks run", name: "demo.databricks_count", taskType: databricks.TaskTypeDatabricks,
+			image: flytekitImage,
 			args: []string{"pyflyte-execute", "--inputs", "{{.input}}", "--output-prefix", "{{.outputPrefix}}",
 				"--raw-output-data-prefix", "{{.rawOutputDataPrefix}}", "--resolver",
 				"flytekit.core.python_auto_container.default_task_resolver", "--", "task-module", "demo", "task-name", "databricks_count"},
