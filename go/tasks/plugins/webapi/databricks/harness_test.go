@@ -21,6 +21,7 @@ import (
 	webmocks "github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/webapi/mocks"
 	"github.com/flyteorg/flyte/flytestdlib/config"
 	"github.com/flyteorg/flyte/flytestdlib/contextutils"
+	"github.com/flyteorg/flyte/flytestdlib/logger"
 	"github.com/flyteorg/flyte/flytestdlib/promutils"
 	"github.com/flyteorg/flyte/flytestdlib/promutils/labeled"
 	"github.com/flyteorg/flyte/flytestdlib/storage"
@@ -52,6 +53,9 @@ var testStore *storage.DataStore
 // SSL_CERT_FILE, before anything uses TLS. The plugin then talks to the local
 // servers on its production path, https://<instance>.
 func TestMain(m *testing.M) {
+	// Log at flytestdlib's default level (warn), as propeller does once its
+	// config is loaded; logrus alone would log at info.
+	_ = logger.SetConfig(logger.GetConfig())
 	baseline = *databricks.GetConfig()
 	labeled.SetMetricKeys(contextutils.ProjectKey, contextutils.DomainKey, contextutils.WorkflowIDKey, contextutils.TaskIDKey)
 	store, err := storage.NewDataStore(&storage.Config{Type: storage.TypeMemory}, promutils.NewTestScope())
