@@ -47,10 +47,12 @@ else
   echo "==> KUBECONFIG=$KUBECONFIG: using that cluster and its operators, no local control plane"
 fi
 
-echo "==> building our FlytePropeller and the demo driver into $bin (module cmd/flytepropeller; ~2 min the first time)"
+echo "==> building our FlytePropeller and the demo driver into $bin (module cmd/flytepropeller; ~3-5 min the first time)"
 t=$SECONDS
 mkdir -p "$bin"
-(cd cmd/flytepropeller && go build -o "$bin/" . ./cmd/flytedist-demo)
+# Built the way `make propeller` builds the image binary (static, trimmed
+# paths), so the two share the build cache and the demo runs what ships.
+(cd cmd/flytepropeller && CGO_ENABLED=0 go build -trimpath -o "$bin/" . ./cmd/flytedist-demo)
 echo "    built in $((SECONDS - t))s"
 
 # In the background so that a signal reaches this script at once; the demo
