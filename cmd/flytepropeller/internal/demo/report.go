@@ -106,7 +106,8 @@ func report(out io.Writer, o Options, res *Result, instance string, localJobs bo
 			if tr.Reason != "" {
 				reason = "  " + tr.Reason
 			}
-			fmt.Fprintf(out, "  %6.1fs  %-12s v%-2d%s\n", tr.At.Seconds(), tr.Phase, tr.Version, reason)
+			line := fmt.Sprintf("  %6.1fs  %-12s v%-2d%s", tr.At.Seconds(), tr.Phase, tr.Version, reason)
+			fmt.Fprintln(out, strings.TrimRight(line, " "))
 		}
 		fmt.Fprintf(out, "links:\n")
 		if len(t.Links) == 0 {
