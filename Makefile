@@ -1,14 +1,17 @@
 # flytedist/flyteplugins: Flyte backend plugins for distributed computing.
 include boilerplate/go.mk
 include boilerplate/k8s.mk
+include boilerplate/demo.mk
 
 .DEFAULT_GOAL := build
 
 .PHONY: build test unit lint generate bench fuzz
 build: go-build
 
-## test: everything CI runs (vet, gofmt, unit tests with the race detector).
-test: go-fmt-check go-vet unit
+## test: everything CI runs: gofmt, vet, every package's tests with the race
+## detector (integration tests on a real apiserver included), and the
+## cmd/flytepropeller module's tests (registry, config, the demo end to end).
+test: go-fmt-check go-vet unit propeller-test
 
 ## unit: every package's tests with the race detector, integration tests
 ## included: k8s-bins builds the real kube-apiserver and etcd they run against
@@ -16,7 +19,7 @@ test: go-fmt-check go-vet unit
 unit: k8s-bins
 	$(K8S_TEST_ENV) $(GO) test -race -count=1 $(PKGS)
 
-lint: go-lint
+lint: go-lint propeller-lint
 
 generate: go-generate
 

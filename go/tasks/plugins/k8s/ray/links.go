@@ -50,7 +50,12 @@ func (l *links) taskInfo(cfg *Config, job *rayv1.RayJob, id pluginsCore.TaskExec
 	if status.JobId != "" {
 		in.Vars = append(in.Vars, kit.Var{Name: varJobID, Value: status.JobId})
 	}
-	taskLogs, _ := l.logs.Render(nil, &cfg.Logs, in)
+	// Log links wait for the head pod's name: rendered without it, a
+	// template's {{ .podName }} would stay in the URL.
+	var taskLogs []*core.TaskLog
+	if in.PodName != "" {
+		taskLogs, _ = l.logs.Render(nil, &cfg.Logs, in)
+	}
 	if status.JobStatus == rayv1.JobStatusRunning && status.DashboardURL != "" {
 		taskLogs = l.dashboard.RenderTemplate(taskLogs, cfg.DashboardURLTemplate, in)
 	}

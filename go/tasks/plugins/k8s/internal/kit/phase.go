@@ -104,14 +104,29 @@ func (r Rule) Phase(detail string, info *pluginsCore.TaskInfo) pluginsCore.Phase
 // RunningWithReason is a Running phase that carries a reason. PhaseInfo has
 // no Running constructor with a reason, so it travels as an additional
 // reason, which propeller puts on the task event.
+//
+// Its version counts the links and reasons: propeller sends an event only
+// when the phase or its version changes, and its phase-version rule leaves
+// Running alone, so a link that appears while running (a dashboard, a UI)
+// would otherwise never reach the console.
 func RunningWithReason(reason string, info *pluginsCore.TaskInfo) pluginsCore.PhaseInfo {
+	if info == nil {
+		info = &pluginsCore.TaskInfo{}
+	}
 	if reason != "" {
-		if info == nil {
-			info = &pluginsCore.TaskInfo{}
-		}
 		info.AdditionalReasons = append(info.AdditionalReasons, pluginsCore.ReasonInfo{Reason: reason})
 	}
-	return pluginsCore.PhaseInfoRunning(pluginsCore.DefaultPhaseVersion, info)
+	return pluginsCore.PhaseInfoRunning(RunningVersion(info), info)
+}
+
+// RunningVersion is the phase version of a Running phase with info: the
+// number of links and reasons it carries, which only changes when what the
+// console shows does. It stays far below propeller's limit on versions.
+func RunningVersion(info *pluginsCore.TaskInfo) uint32 {
+	if info == nil {
+		return pluginsCore.DefaultPhaseVersion
+	}
+	return uint32(len(info.Logs) + len(info.AdditionalReasons)) //nolint:gosec // a handful
 }
 
 // UnknownState is how every plugin treats a state its table does not know,
