@@ -2,6 +2,7 @@ package kit
 
 import (
 	"fmt"
+	"time"
 
 	pluginsCore "github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/k8s"
@@ -114,7 +115,14 @@ func RunningWithReason(reason string, info *pluginsCore.TaskInfo) pluginsCore.Ph
 		info = &pluginsCore.TaskInfo{}
 	}
 	if reason != "" {
-		info.AdditionalReasons = append(info.AdditionalReasons, pluginsCore.ReasonInfo{Reason: reason})
+		// Propeller dereferences OccurredAt when it turns reasons into the
+		// task event; a nil one panics its reconcile loop.
+		at := info.OccurredAt
+		if at == nil {
+			now := time.Now()
+			at = &now
+		}
+		info.AdditionalReasons = append(info.AdditionalReasons, pluginsCore.ReasonInfo{Reason: reason, OccurredAt: at})
 	}
 	return pluginsCore.PhaseInfoRunning(RunningVersion(info), info)
 }

@@ -22,6 +22,8 @@ func TestRunningVersionFollowsWhatTheConsoleShows(t *testing.T) {
 	unknown := Lookup(map[string]Rule{}, "operator", "NEW_STATE").Phase("", &pluginsCore.TaskInfo{})
 	assert.Equal(t, pluginsCore.PhaseRunning, unknown.Phase())
 	assert.Contains(t, unknown.Info().AdditionalReasons[0].Reason, `"NEW_STATE"`)
+	// Propeller's event transformer dereferences it.
+	assert.NotNil(t, unknown.Info().AdditionalReasons[0].OccurredAt)
 	assert.Equal(t, uint32(1), unknown.Version())
 	assert.Equal(t, uint32(0), RunningVersion(nil))
 }
