@@ -2,17 +2,14 @@ package spark
 
 import (
 	"context"
-	"math"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/plugins"
 	pluginsCore "github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core"
-	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/flytek8s"
 	sparkv1beta2 "github.com/kubeflow/spark-operator/v2/api/v1beta2"
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/internal/kit"
@@ -137,124 +134,6 @@ func buildApplication(ctx context.Context, tCtx pluginsCore.TaskExecutionContext
 		}
 	}
 	return app, nil
-}
-
-// serviceAccount is the role's service account: one its pod template set,
-// else the task's (its security context's, then propeller's), else "spark".
-func serviceAccount(meta pluginsCore.TaskExecutionMetadata, task *kit.TaskPod, role *kit.RolePod) string {
-	if sa := role.Spec.ServiceAccountName; sa != "" && sa != task.Spec.ServiceAccountName {
-		return sa
-	}
-	if sa := flytek8s.GetServiceAccountNameFromTaskExecutionMetadata(meta); sa != "" {
-		return sa
-	}
-	return defaultServiceAccount
-}
-
-// podSpec turns a role pod into the operator's SparkPodSpec. Fields the
-// operator has a first-class field for go there (its webhook applies them);
-// the primary container's full resources also travel in a pod template so
-// what Spark's own conf cannot say (ephemeral storage, other extended
-// resources) still reaches the pod.
-func podSpec(role *kit.RolePod, keys roleKeys, conf map[string]string, sa string, maxAttempts uint32) *sparkv1beta2.SparkPodSpec {
-	primary := role.Primary()
-	spec := role.Spec
-	env := make([]v1.EnvVar, len(primary.Env), len(primary.Env)+1)
-	copy(env, primary.Env)
-	env = append(env, v1.EnvVar{Name: "FLYTE_MAX_ATTEMPTS", Value: strconv.FormatUint(uint64(maxAttempts), 10)})
-
-	out := &sparkv1beta2.SparkPodSpec{
-		Image:                         strPtr(primary.Image),
-		Env:                           env,
-		EnvFrom:                       primary.EnvFrom,
-		Labels:                        role.Labels,
-		Annotations:                   role.Annotations,
-		VolumeMounts:                  primary.VolumeMounts,
-		Affinity:                      nonEmptyAffinity(spec.Affinity),
-		Tolerations:                   spec.Tolerations,
-		PodSecurityContext:            spec.SecurityContext,
-		SecurityContext:               primary.SecurityContext,
-		SchedulerName:                 strPtr(spec.SchedulerName),
-		Sidecars:                      role.Sidecars(),
-		InitContainers:                spec.InitContainers,
-		HostNetwork:                   ptr(spec.HostNetwork),
-		NodeSelector:                  spec.NodeSelector,
-		DNSConfig:                     spec.DNSConfig,
-		TerminationGracePeriodSeconds: spec.TerminationGracePeriodSeconds,
-		ServiceAccount:                strPtr(sa),
-		HostAliases:                   spec.HostAliases,
-		ShareProcessNamespace:         spec.ShareProcessNamespace,
-	}
-
-	res := primary.Resources
-	if c, ok := conf[keys.cores]; ok {
-		out.Cores = parseCores(c)
-	} else if q, ok := firstQuantity(res, v1.ResourceCPU); ok {
-		out.Cores = ptr(int32(max(1, math.Ceil(q.AsApproximateFloat64()))))
-	}
-	if l := conf[keys.limit]; l != "" {
-		out.CoreLimit = &l
-	} else if q, ok := res.Limits[v1.ResourceCPU]; ok {
-		out.CoreLimit = strPtr(q.String())
-	}
-	if m := conf[keys.memory]; m != "" {
-		out.Memory = &m
-	} else if q, ok := firstQuantity(res, v1.ResourceMemory); ok {
-		out.Memory = strPtr(sparkMemory(q))
-	}
-	if name, q, ok := gpu(res); ok {
-		out.GPU = &sparkv1beta2.GPUSpec{Name: name, Quantity: q}
-	}
-	if len(res.Limits) > 0 || len(res.Requests) > 0 || len(res.Claims) > 0 {
-		out.Template = &v1.PodTemplateSpec{Spec: v1.PodSpec{Containers: []v1.Container{{Name: keys.container, Resources: res}}}}
-	}
-	return out
-}
-
-// nonEmptyAffinity drops the empty Affinity{} Flyte's pod building leaves
-// when the platform has no node-affinity rules.
-func nonEmptyAffinity(a *v1.Affinity) *v1.Affinity {
-	if a == nil || (a.NodeAffinity == nil && a.PodAffinity == nil && a.PodAntiAffinity == nil) {
-		return nil
-	}
-	return a
-}
-
-// firstQuantity reads a resource from requests, else limits.
-func firstQuantity(res v1.ResourceRequirements, name v1.ResourceName) (resource.Quantity, bool) {
-	if q, ok := res.Requests[name]; ok {
-		return q, true
-	}
-	q, ok := res.Limits[name]
-	return q, ok
-}
-
-// sparkMemory renders a quantity in Spark's unit syntax (mebibytes), which
-// does not accept Kubernetes suffixes such as "Gi".
-func sparkMemory(q resource.Quantity) string {
-	mib := (q.Value() + (1<<20 - 1)) >> 20
-	return strconv.FormatInt(max(mib, 1), 10) + "m"
-}
-
-// gpu finds a GPU resource in the limits (GPUs cannot be overcommitted, so
-// their limit is what the pod gets).
-func gpu(res v1.ResourceRequirements) (string, int64, bool) {
-	for name, q := range res.Limits {
-		if strings.HasSuffix(string(name), "/gpu") {
-			return string(name), q.Value(), true
-		}
-	}
-	return "", 0, false
-}
-
-// parseCores reads spark.{driver,executor}.cores; the operator's field is a
-// whole number of cores, so a fractional value rounds up.
-func parseCores(s string) *int32 {
-	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	if err != nil || f <= 0 || f > math.MaxInt32 {
-		return nil
-	}
-	return ptr(int32(math.Ceil(f)))
 }
 
 // executorInstances reads spark.executor.instances for the operator's
