@@ -22,18 +22,11 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -269,52 +262,14 @@ func loadOrMakeCert(o *options, host string) (tls.Certificate, error) {
 	if o.certFile != "" {
 		return tls.LoadX509KeyPair(o.certFile, o.keyFile)
 	}
-	certPEM, keyPEM, err := selfSigned(host)
+	c, err := fakeapi.NewLoopbackCert(host)
 	if err != nil {
 		return tls.Certificate{}, err
 	}
 	if o.caOut != "" {
-		if err := os.WriteFile(o.caOut, certPEM, 0o600); err != nil { // #nosec G703 -- the operator's own -ca-out path
+		if err := os.WriteFile(o.caOut, c.CertPEM, 0o600); err != nil { // #nosec G703 -- the operator's own -ca-out path
 			return tls.Certificate{}, err
 		}
 	}
-	return tls.X509KeyPair(certPEM, keyPEM)
-}
-
-// selfSigned makes a certificate, its own CA, for the loopback names.
-func selfSigned(host string) (certPEM, keyPEM []byte, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
-	if err != nil {
-		return nil, nil, err
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "databricks-fakeapi", Organization: []string{"flytedist test CA"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(30 * 24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		DNSNames:              []string{localhost},
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-	}
-	if ip := net.ParseIP(host); ip != nil && !ip.Equal(net.IPv4(127, 0, 0, 1)) && !ip.Equal(net.IPv6loopback) {
-		tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, nil, err
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return nil, nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), nil
+	return c.TLS, nil
 }

@@ -157,11 +157,11 @@ func TestFlags(t *testing.T) {
 
 func TestOwnCertificate(t *testing.T) {
 	dir := t.TempDir()
-	certPEM, keyPEM, err := selfSigned("127.0.0.1")
+	c, err := fakeapi.NewLoopbackCert("127.0.0.1")
 	require.NoError(t, err)
 	cert, key := filepath.Join(dir, "c.pem"), filepath.Join(dir, "k.pem")
-	require.NoError(t, os.WriteFile(cert, certPEM, 0o600))
-	require.NoError(t, os.WriteFile(key, keyPEM, 0o600))
+	require.NoError(t, os.WriteFile(cert, c.CertPEM, 0o600))
+	require.NoError(t, os.WriteFile(key, c.KeyPEM, 0o600))
 	o, err := parseFlags([]string{"-token", "t", "-tls-cert", cert, "-tls-key", key}, io.Discard)
 	require.NoError(t, err)
 	_, err = loadOrMakeCert(o, "127.0.0.1")

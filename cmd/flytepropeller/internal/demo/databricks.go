@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -27,16 +28,16 @@ type localJobsAPI struct {
 }
 
 func startLocalJobsAPI(dir string) (*localJobsAPI, error) {
-	ca, err := newTestCA()
+	// A throwaway CA: its PEM goes into the file FlytePropeller trusts
+	// through SSL_CERT_FILE, so the plugin's production HTTPS path runs
+	// unchanged, certificate verification included.
+	ca, err := fakeapi.NewLoopbackCert()
 	if err != nil {
 		return nil, err
 	}
-	cert, err := ca.serverCert()
-	if err != nil {
-		return nil, err
-	}
+	cert := ca.TLS
 	caFile := filepath.Join(dir, "demo-ca.pem")
-	if err := ca.writePEM(caFile); err != nil {
+	if err := os.WriteFile(caFile, ca.CertPEM, 0o600); err != nil {
 		return nil, err
 	}
 	token, err := randomHex(16)
