@@ -16,9 +16,9 @@ import (
 const runnerLogName = " (Dask Runner Logs)"
 
 // Extra log-template variables, for the log and the dashboard templates.
-var (
-	varClusterName      = kit.TemplateVar("daskClusterName")
-	varSchedulerService = kit.TemplateVar("daskSchedulerService")
+const (
+	varClusterName      = "daskClusterName"
+	varSchedulerService = "daskSchedulerService"
 )
 
 // linkers render the job's links. The log plugins are built once per
@@ -46,9 +46,9 @@ func (l *linkers) render(cfg *Config, job *daskAPI.DaskJob, execID pluginsCore.T
 		LogName:   runnerLogName,
 		Start:     job.Status.StartTime.Time,
 		Finish:    job.Status.EndTime.Time,
-		ExtraVars: []tasklog.TemplateVar{
-			{Regex: varClusterName, Value: cluster},
-			{Regex: varSchedulerService, Value: schedulerServiceName(cluster)},
+		Vars: []kit.Var{
+			{Name: varClusterName, Value: cluster},
+			{Name: varSchedulerService, Value: schedulerServiceName(cluster)},
 		},
 		TaskExecID:   execID,
 		TaskTemplate: tmpl,

@@ -1,7 +1,6 @@
 package kit
 
 import (
-	"regexp"
 	"sync/atomic"
 	"time"
 
@@ -10,10 +9,6 @@ import (
 	pluginsCore "github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/tasklog"
 )
-
-// TemplateVar makes an extra log-template variable, `{{ .name }}` in a
-// template. Build the regex once (a package var) and reuse it per call.
-func TemplateVar(name string) *regexp.Regexp { return tasklog.MustCreateRegex(name) }
 
 // LogInput is what one set of log links is rendered from.
 type LogInput struct {
@@ -26,9 +21,6 @@ type LogInput struct {
 	Start, Finish time.Time
 	// Vars are plugin-specific template variables ({{ .rayClusterName }}).
 	Vars []Var
-	// ExtraVars are plugin-specific variables in tasklog's form; Vars is
-	// cheaper.
-	ExtraVars []tasklog.TemplateVar
 	// TaskExecID and TaskTemplate feed the standard variables and the
 	// task-config `link_type` dynamic links.
 	TaskExecID   pluginsCore.TaskExecutionID
@@ -65,9 +57,6 @@ func (l *LogLinks) Render(dst []*core.TaskLog, cfg *logs.LogConfig, in LogInput)
 		return dst, nil
 	}
 	c := l.compiled(cfg, func() *compiledLogs { return compileLogConfig(cfg) })
-	if len(in.ExtraVars) > 0 {
-		in.Vars = append(in.Vars, varsFromRegexps(in.ExtraVars)...)
-	}
 	return c.render(dst, &in), nil
 }
 
@@ -81,9 +70,6 @@ func (l *LogLinks) RenderTemplate(dst []*core.TaskLog, t *tasklog.TemplateLogPlu
 	c := l.compiled(t, func() *compiledLogs {
 		return &compiledLogs{static: []linkTemplate{compileTemplatePlugin(*t, t.TemplateURIs)}}
 	})
-	if len(in.ExtraVars) > 0 {
-		in.Vars = append(in.Vars, varsFromRegexps(in.ExtraVars)...)
-	}
 	return c.render(dst, &in)
 }
 

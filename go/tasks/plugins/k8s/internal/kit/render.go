@@ -2,7 +2,6 @@ package kit
 
 import (
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -295,29 +294,4 @@ func (lt *linkTemplate) taskLog(uri, name string, in *LogInput) *core.TaskLog {
 type Var struct {
 	Name  string
 	Value string
-}
-
-// varsFromRegexps turns tasklog-style extra variables (made by
-// tasklog.MustCreateRegex or TemplateVar) back into named ones.
-func varsFromRegexps(extra []tasklog.TemplateVar) []Var {
-	out := make([]Var, 0, len(extra))
-	for _, x := range extra {
-		if name, ok := regexVarName(x.Regex); ok {
-			out = append(out, Var{Name: name, Value: x.Value})
-		}
-	}
-	return out
-}
-
-// regexVarName reads NAME out of the pattern `(?i){{\s*[\.$]NAME\s*}}`.
-func regexVarName(re *regexp.Regexp) (string, bool) {
-	if re == nil {
-		return "", false
-	}
-	s := re.String()
-	const prefix, suffix = `(?i){{\s*[\.$]`, `\s*}}`
-	if !strings.HasPrefix(s, prefix) || !strings.HasSuffix(s, suffix) {
-		return "", false
-	}
-	return s[len(prefix) : len(s)-len(suffix)], true
 }

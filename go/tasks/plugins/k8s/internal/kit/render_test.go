@@ -57,7 +57,7 @@ func TestRendererMatchesTasklog(t *testing.T) {
 	inputs := map[string]LogInput{
 		"full": {
 			PodName: "pod-a", Namespace: "ns", LogName: " (Driver Logs)", Start: start, Finish: start.Add(time.Minute),
-			TaskExecID: execID{id}, ExtraVars: []tasklog.TemplateVar{{Regex: TemplateVar("rayClusterName"), Value: "rc-1"}},
+			TaskExecID: execID{id}, Vars: []Var{{Name: "rayClusterName", Value: "rc-1"}},
 			TaskTemplate: &core.TaskTemplate{Config: map[string]string{"link_type": "wandb,other", "project": "churn"}},
 		},
 		"sparse":              {Namespace: "ns"},
@@ -75,7 +75,7 @@ func TestRendererMatchesTasklog(t *testing.T) {
 					PodRFC3339StartTime:  time.Unix(start, 0).UTC().Format(time.RFC3339),
 					PodRFC3339FinishTime: time.Unix(finish, 0).UTC().Format(time.RFC3339),
 					PodUnixStartTime:     start, PodUnixFinishTime: finish,
-					TaskExecutionID: in.TaskExecID, ExtraTemplateVars: in.ExtraVars, TaskTemplate: in.TaskTemplate,
+					TaskExecutionID: in.TaskExecID, ExtraTemplateVars: tasklogVars(in.Vars), TaskTemplate: in.TaskTemplate,
 				})
 				require.NoError(t, err)
 				var l LogLinks
@@ -122,4 +122,13 @@ func BenchmarkRender(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// tasklogVars are Vars in tasklog's form, for the comparison.
+func tasklogVars(vars []Var) []tasklog.TemplateVar {
+	var out []tasklog.TemplateVar
+	for _, v := range vars {
+		out = append(out, tasklog.TemplateVar{Regex: tasklog.MustCreateRegex(v.Name), Value: v.Value})
+	}
+	return out
 }
