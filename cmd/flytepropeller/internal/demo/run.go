@@ -162,7 +162,7 @@ func (s *session) cluster(ctx context.Context) error {
 		// demo then removes it again at the end.
 		crds := s.c.ext.ApiextensionsV1().CustomResourceDefinitions()
 		if _, err := crds.Get(ctx, flyteWorkflowCRD, metav1.GetOptions{}); apierrors.IsNotFound(err) {
-			s.atEnd(func() { _ = crds.Delete(context.Background(), flyteWorkflowCRD, metav1.DeleteOptions{}) })
+			s.atEnd(func() { removeCRD(s.c, flyteWorkflowCRD, s.out) })
 		}
 		for _, k := range operatorKinds {
 			name := k.GVR.Resource + "." + k.GVR.Group
@@ -377,6 +377,35 @@ func deleteWorkflow(c *clients, wf *v1alpha1.FlyteWorkflow, propeller *proc, out
 			return
 		}
 		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// removeCRD deletes a CRD and waits until the apiserver has removed it:
+// deletion is asynchronous (the apiserver first deletes its instances), so
+// returning at once would leave it behind for whoever looks right after.
+func removeCRD(c *clients, name string, out io.Writer) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	crds := c.ext.ApiextensionsV1().CustomResourceDefinitions()
+	if err := crds.Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+		if !apierrors.IsNotFound(err) {
+			fmt.Fprintf(out, "    deleting CRD %s: %v\n", name, err)
+		}
+		return
+	}
+	for {
+		_, err := crds.Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return
+		}
+		if ctx.Err() != nil {
+			fmt.Fprintf(out, "    CRD %s is still being deleted after 30s (last error: %v)\n", name, err)
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 }
 
