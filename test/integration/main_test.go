@@ -737,11 +737,6 @@ func check(t *testing.T, name string, tr pluginsCore.Transition, want round) {
 		return
 	}
 	wantVersion := want.version
-	if want.phase == pluginsCore.PhaseRunning && wantVersion == 0 && info.Info() != nil {
-		// Running is versioned by what the console shows (kit.RunningVersion),
-		// so a link that appears mid-run reaches propeller's events.
-		wantVersion = uint32(len(info.Info().Logs) + len(info.Info().AdditionalReasons)) //nolint:gosec // a handful
-	}
 	if info.Version() != wantVersion {
 		t.Errorf("%s: phase version %d, want %d", name, info.Version(), wantVersion)
 	}

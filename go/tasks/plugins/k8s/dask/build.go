@@ -155,7 +155,7 @@ func daskContainer(role *kit.RolePod, image string, res *v1.ResourceRequirements
 		c.Resources = *res
 		// Extended resources (GPUs) the role asks for get the platform's
 		// tolerations, as Flyte gives the task pod for its own.
-		flytek8s.AddTolerationsForExtendedResources(role.Spec)
+		kit.AddResourceTolerations(role.Spec)
 	}
 	c.Command = nil
 	return c
@@ -167,8 +167,10 @@ func workerArgs(limits v1.ResourceList) []string {
 	args := make([]string, 0, 8)
 	args = append(args, "dask", "worker", "--name", "$(DASK_WORKER_NAME)")
 	if q, ok := limits[v1.ResourceCPU]; ok && q.Sign() > 0 {
-		// Value rounds up: 1500m is 2 threads, 250m is 1.
-		args = append(args, "--nthreads", strconv.FormatInt(max(1, q.Value()), 10))
+		// Rounded up (1500m is 2 threads, 250m is 1) and capped, so an
+		// absurd limit cannot overflow into a nonsense count.
+		threads := min(math.Ceil(q.AsApproximateFloat64()), math.MaxInt32)
+		args = append(args, "--nthreads", strconv.FormatInt(max(1, int64(threads)), 10))
 	}
 	if q, ok := limits[v1.ResourceMemory]; ok && q.Sign() > 0 {
 		args = append(args, "--memory-limit", strconv.FormatInt(q.Value(), 10))

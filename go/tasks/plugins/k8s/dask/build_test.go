@@ -239,7 +239,10 @@ func TestRoleResources(t *testing.T) {
 }
 
 func TestGPUWorkersGetTheirTolerations(t *testing.T) {
-	kittest.SetPlatform(t, richPlatform())
+	platform := richPlatform()
+	gpuNode := v1.Toleration{Key: "gpu-node", Operator: v1.TolerationOpExists}
+	platform.ResourceTolerations = map[v1.ResourceName][]v1.Toleration{flytek8s.ResourceNvidiaGPU: {gpuNode}}
+	kittest.SetPlatform(t, platform)
 	j := basicJob()
 	j.Workers.Resources = &core.Resources{Limits: res("cpu=4", "memory=16Gi", "gpu=1")}
 	job := build(t, daskTask(t, j))
@@ -249,6 +252,8 @@ func TestGPUWorkersGetTheirTolerations(t *testing.T) {
 	assert.Equal(t, q("1"), c.Resources.Limits[flytek8s.ResourceNvidiaGPU])
 	assert.Equal(t, q("1"), c.Resources.Requests[flytek8s.ResourceNvidiaGPU])
 	assert.True(t, hasToleration(w.Tolerations, gpuToleration), "workers asking for GPUs tolerate GPU nodes")
+	assert.True(t, hasToleration(w.Tolerations, gpuNode), "plugins.k8s.resource-tolerations apply to the workers' GPUs")
+	assert.False(t, hasToleration(job.Spec.Cluster.Spec.Scheduler.Spec.Tolerations, gpuNode))
 	assert.False(t, hasToleration(job.Spec.Cluster.Spec.Scheduler.Spec.Tolerations, gpuToleration))
 	assert.False(t, hasToleration(job.Spec.Job.Spec.Tolerations, gpuToleration))
 }

@@ -123,10 +123,10 @@ func TestPhaseVersion(t *testing.T) {
 			k8s.PluginState{Phase: pluginsCore.PhaseInitializing, PhaseVersion: 2, Reason: "cluster created"}, pluginsCore.DefaultPhaseVersion},
 		{"new phase", daskAPI.DaskJobClusterCreated,
 			k8s.PluginState{Phase: pluginsCore.PhaseQueued, PhaseVersion: 2, Reason: "x"}, pluginsCore.DefaultPhaseVersion},
-		// Running is left to its own version: the count of what the console
-		// shows (here the runner's log link), whatever was stored.
-		{"running counts its links, not the stored version", daskAPI.DaskJobRunning,
-			k8s.PluginState{Phase: pluginsCore.PhaseRunning, PhaseVersion: 2, Reason: "x"}, 1},
+		{"running never bumps", daskAPI.DaskJobRunning,
+			k8s.PluginState{Phase: pluginsCore.PhaseRunning, PhaseVersion: 2, Reason: "x"}, pluginsCore.DefaultPhaseVersion},
+		{"an unknown status is running, never bumped", "Suspended",
+			k8s.PluginState{Phase: pluginsCore.PhaseRunning, PhaseVersion: 2, Reason: "x"}, pluginsCore.DefaultPhaseVersion},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

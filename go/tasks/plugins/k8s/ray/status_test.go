@@ -166,9 +166,7 @@ func TestPhaseVersion(t *testing.T) {
 		{"new phase", k8s.PluginState{Phase: pluginsCore.PhaseNotReady, PhaseVersion: 3}, rayv1.JobDeploymentStatusNew, 0},
 		{"same phase, other reason", k8s.PluginState{Phase: pluginsCore.PhaseQueued, PhaseVersion: 3, Reason: "Scheduling"}, rayv1.JobDeploymentStatusSuspended, 4},
 		{"same phase, same reason", k8s.PluginState{Phase: pluginsCore.PhaseQueued, PhaseVersion: 3, Reason: "Suspended"}, rayv1.JobDeploymentStatusSuspended, 0},
-		// Running keeps its own version (the count of links and reasons; here
-		// just the Retrying reason: no head pod yet), whatever was stored.
-		{"running ignores the stored version", k8s.PluginState{Phase: pluginsCore.PhaseRunning, PhaseVersion: 3, Reason: "x"}, rayv1.JobDeploymentStatusRetrying, 1},
+		{"running never bumps", k8s.PluginState{Phase: pluginsCore.PhaseRunning, PhaseVersion: 3, Reason: "x"}, rayv1.JobDeploymentStatusRetrying, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			task := rayTask(t, basicJob())

@@ -32,8 +32,11 @@
 //     requests get the platform's resource tolerations.
 //   - Log links render with tasklog's variables and results (a test compares
 //     the two) without its per-call regular expressions.
-//   - A Running phase's version counts its links and reasons: propeller's
-//     phase-version rule leaves Running alone and sends an event only when
-//     phase or version changes, so a link that appears mid-run (a dashboard)
-//     would otherwise never reach the console.
+//   - Phase versions follow propeller's rule (k8s.MaybeUpdatePhaseVersion),
+//     as the specs require: Running keeps the default version. A link that
+//     first appears mid-Running therefore reaches the console with the next
+//     phase change (propeller sends events on phase/version changes only);
+//     a version counted from the links was tried and dropped, because it
+//     can fall, and flyteadmin ignores a same-phase event whose version
+//     does not grow.
 package kit

@@ -15,7 +15,10 @@ import (
 //     over the base's item of the same name, new names appended;
 //   - args and command are replaced when the overlay sets them;
 //   - other lists (tolerations, …) are appended without exact duplicates;
-//   - maps merge key by key, the overlay winning;
+//   - maps merge key by key, the overlay winning; resources too, keeping
+//     each request within its limit (mergeResources);
+//   - required node-selector terms are AND-ed, never OR-ed, so the base's
+//     requirements still hold (mergeNodeSelector);
 //   - structs merge field by field; a scalar the overlay sets wins.
 //
 // A field the overlay leaves at its zero value never clears the base's.
@@ -86,9 +89,22 @@ var wholeItems = map[reflect.Type]bool{
 	reflect.TypeOf(v1.Volume{}): true,
 }
 
+var (
+	resourcesType    = reflect.TypeOf(v1.ResourceRequirements{})
+	nodeSelectorType = reflect.TypeOf(v1.NodeSelector{})
+)
+
 func mergeValue(dst, src reflect.Value, field string) {
 	switch src.Kind() {
 	case reflect.Struct:
+		switch src.Type() {
+		case resourcesType:
+			mergeResources(dst.Addr().Interface().(*v1.ResourceRequirements), src.Interface().(v1.ResourceRequirements))
+			return
+		case nodeSelectorType:
+			mergeNodeSelector(dst.Addr().Interface().(*v1.NodeSelector), src.Interface().(v1.NodeSelector))
+			return
+		}
 		if !mergeable(src.Type()) {
 			if !src.IsZero() {
 				dst.Set(src)
@@ -239,4 +255,74 @@ func deepCopy(v reflect.Value) reflect.Value {
 		return out
 	}
 	return v
+}
+
+// mergeResources merges requests and limits key by key, the overlay
+// winning, and keeps each resource valid: a request the overlay raises
+// above the base's limit raises the limit with it, and a limit the overlay
+// lowers below the base's request lowers the request — what the overlay
+// says is what the container gets, never a request above its limit, which
+// Kubernetes rejects.
+func mergeResources(dst *v1.ResourceRequirements, src v1.ResourceRequirements) {
+	for name, q := range src.Requests {
+		if dst.Requests == nil {
+			dst.Requests = make(v1.ResourceList, len(src.Requests))
+		}
+		dst.Requests[name] = q.DeepCopy()
+		if _, set := src.Limits[name]; !set {
+			if l, ok := dst.Limits[name]; ok && q.Cmp(l) > 0 {
+				dst.Limits[name] = q.DeepCopy()
+			}
+		}
+	}
+	for name, q := range src.Limits {
+		if dst.Limits == nil {
+			dst.Limits = make(v1.ResourceList, len(src.Limits))
+		}
+		dst.Limits[name] = q.DeepCopy()
+		if _, set := src.Requests[name]; !set {
+			if r, ok := dst.Requests[name]; ok && r.Cmp(q) > 0 {
+				dst.Requests[name] = q.DeepCopy()
+			}
+		}
+	}
+	if len(src.Claims) > 0 {
+		appendUnique(reflect.ValueOf(&dst.Claims).Elem(), reflect.ValueOf(src.Claims))
+	}
+}
+
+// mergeNodeSelector combines required node-selector terms so that both
+// sides still hold. Terms are OR-ed, so appending the overlay's would let a
+// pod that satisfies only the overlay's term escape the base's (the
+// platform's non-interruptible requirement, say); instead every base term
+// is AND-ed with every overlay term, as Flyte itself adds a requirement to
+// each existing term.
+func mergeNodeSelector(dst *v1.NodeSelector, src v1.NodeSelector) {
+	if len(src.NodeSelectorTerms) == 0 {
+		return
+	}
+	if len(dst.NodeSelectorTerms) == 0 {
+		dst.NodeSelectorTerms = src.DeepCopy().NodeSelectorTerms
+		return
+	}
+	out := make([]v1.NodeSelectorTerm, 0, len(dst.NodeSelectorTerms)*len(src.NodeSelectorTerms))
+	for _, b := range dst.NodeSelectorTerms {
+		for _, o := range src.NodeSelectorTerms {
+			t := *b.DeepCopy()
+			for _, e := range o.MatchExpressions {
+				if !containsEqual(reflect.ValueOf(t.MatchExpressions), reflect.ValueOf(e)) {
+					t.MatchExpressions = append(t.MatchExpressions, *e.DeepCopy())
+				}
+			}
+			for _, f := range o.MatchFields {
+				if !containsEqual(reflect.ValueOf(t.MatchFields), reflect.ValueOf(f)) {
+					t.MatchFields = append(t.MatchFields, *f.DeepCopy())
+				}
+			}
+			if !containsEqual(reflect.ValueOf(out), reflect.ValueOf(t)) {
+				out = append(out, t)
+			}
+		}
+	}
+	dst.NodeSelectorTerms = out
 }

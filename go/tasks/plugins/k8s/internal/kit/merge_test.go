@@ -17,7 +17,13 @@ func TestMergePodSpec(t *testing.T) {
 			SchedulerName:      "platform-scheduler",
 			NodeSelector:       map[string]string{"pool": "default", "zone": "a"},
 			Tolerations:        []v1.Toleration{{Key: "platform", Operator: v1.TolerationOpExists}},
-			Volumes:            []v1.Volume{{Name: "scratch", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{}}}},
+			// The platform's non-interruptible requirement, as Flyte's pod building adds it.
+			Affinity: &v1.Affinity{NodeAffinity: &v1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &v1.NodeSelector{
+				NodeSelectorTerms: []v1.NodeSelectorTerm{{MatchExpressions: []v1.NodeSelectorRequirement{
+					{Key: "node-lifecycle", Operator: v1.NodeSelectorOpIn, Values: []string{"on-demand"}},
+				}}},
+			}}},
+			Volumes: []v1.Volume{{Name: "scratch", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{}}}},
 			Containers: []v1.Container{{
 				Name:    "primary",
 				Image:   "task:1",
@@ -34,6 +40,9 @@ func TestMergePodSpec(t *testing.T) {
 		}
 	}
 
+	onDemand := v1.NodeSelectorRequirement{Key: "node-lifecycle", Operator: v1.NodeSelectorOpIn, Values: []string{"on-demand"}}
+	zoneA := v1.NodeSelectorRequirement{Key: "zone", Operator: v1.NodeSelectorOpIn, Values: []string{"a"}}
+	zoneB := v1.NodeSelectorRequirement{Key: "zone", Operator: v1.NodeSelectorOpIn, Values: []string{"b"}}
 	tests := []struct {
 		name    string
 		overlay *v1.PodSpec
@@ -148,6 +157,55 @@ func TestMergePodSpec(t *testing.T) {
 			}}}},
 			check: func(t *testing.T, got *v1.PodSpec) {
 				assert.Equal(t, []v1.ContainerPort{{Name: "http", ContainerPort: 9090}, {ContainerPort: 7077}}, got.Containers[0].Ports)
+			},
+		},
+		{
+			name: "an overlay request above the base limit raises the limit with it",
+			overlay: &v1.PodSpec{Containers: []v1.Container{{Name: "primary", Resources: v1.ResourceRequirements{
+				Requests: v1.ResourceList{v1.ResourceCPU: q("3"), v1.ResourceMemory: q("8Gi")},
+			}}}},
+			check: func(t *testing.T, got *v1.PodSpec) {
+				r := got.Containers[0].Resources
+				assert.Equal(t, v1.ResourceList{v1.ResourceCPU: q("3"), v1.ResourceMemory: q("8Gi")}, r.Requests)
+				assert.Equal(t, v1.ResourceList{v1.ResourceCPU: q("3")}, r.Limits, "cpu limit follows; memory had none")
+			},
+		},
+		{
+			name: "an overlay limit below the base request lowers the request",
+			overlay: &v1.PodSpec{Containers: []v1.Container{{Name: "primary", Resources: v1.ResourceRequirements{
+				Limits: v1.ResourceList{v1.ResourceMemory: q("512Mi"), v1.ResourceCPU: q("4")},
+			}}}},
+			check: func(t *testing.T, got *v1.PodSpec) {
+				r := got.Containers[0].Resources
+				assert.Equal(t, v1.ResourceList{v1.ResourceCPU: q("1"), v1.ResourceMemory: q("512Mi")}, r.Requests)
+				assert.Equal(t, v1.ResourceList{v1.ResourceCPU: q("4"), v1.ResourceMemory: q("512Mi")}, r.Limits)
+			},
+		},
+		{
+			name: "an overlay setting both keeps exactly what it says",
+			overlay: &v1.PodSpec{Containers: []v1.Container{{Name: "primary", Resources: v1.ResourceRequirements{
+				Requests: v1.ResourceList{v1.ResourceCPU: q("500m")}, Limits: v1.ResourceList{v1.ResourceCPU: q("750m")},
+			}}}},
+			check: func(t *testing.T, got *v1.PodSpec) {
+				r := got.Containers[0].Resources
+				assert.Equal(t, q("500m"), r.Requests[v1.ResourceCPU])
+				assert.Equal(t, q("750m"), r.Limits[v1.ResourceCPU])
+				assert.Equal(t, q("1Gi"), r.Requests[v1.ResourceMemory], "untouched resources stay")
+			},
+		},
+		{
+			name: "required node-selector terms are AND-ed with the base's, not OR-ed",
+			overlay: &v1.PodSpec{Affinity: &v1.Affinity{NodeAffinity: &v1.NodeAffinity{
+				RequiredDuringSchedulingIgnoredDuringExecution: &v1.NodeSelector{NodeSelectorTerms: []v1.NodeSelectorTerm{
+					{MatchExpressions: []v1.NodeSelectorRequirement{zoneA}},
+					{MatchExpressions: []v1.NodeSelectorRequirement{zoneB, onDemand}},
+				}},
+			}}},
+			check: func(t *testing.T, got *v1.PodSpec) {
+				assert.Equal(t, []v1.NodeSelectorTerm{
+					{MatchExpressions: []v1.NodeSelectorRequirement{onDemand, zoneA}},
+					{MatchExpressions: []v1.NodeSelectorRequirement{onDemand, zoneB}},
+				}, got.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms)
 			},
 		},
 		{

@@ -106,10 +106,11 @@ func (r Rule) Phase(detail string, info *pluginsCore.TaskInfo) pluginsCore.Phase
 // no Running constructor with a reason, so it travels as an additional
 // reason, which propeller puts on the task event.
 //
-// Its version counts the links and reasons: propeller sends an event only
-// when the phase or its version changes, and its phase-version rule leaves
-// Running alone, so a link that appears while running (a dashboard, a UI)
-// would otherwise never reach the console.
+// Its version is the default one: the specs pin phase versions to
+// propeller's rule (FinalizePhase), which never bumps Running. A version
+// derived from what Running shows cannot be made monotonic without state
+// propeller does not keep, and flyteadmin drops a same-phase event whose
+// version does not grow.
 func RunningWithReason(reason string, info *pluginsCore.TaskInfo) pluginsCore.PhaseInfo {
 	if info == nil {
 		info = &pluginsCore.TaskInfo{}
@@ -124,17 +125,7 @@ func RunningWithReason(reason string, info *pluginsCore.TaskInfo) pluginsCore.Ph
 		}
 		info.AdditionalReasons = append(info.AdditionalReasons, pluginsCore.ReasonInfo{Reason: reason, OccurredAt: at})
 	}
-	return pluginsCore.PhaseInfoRunning(RunningVersion(info), info)
-}
-
-// RunningVersion is the phase version of a Running phase with info: the
-// number of links and reasons it carries, which only changes when what the
-// console shows does. It stays far below propeller's limit on versions.
-func RunningVersion(info *pluginsCore.TaskInfo) uint32 {
-	if info == nil {
-		return pluginsCore.DefaultPhaseVersion
-	}
-	return uint32(len(info.Logs) + len(info.AdditionalReasons)) //nolint:gosec // a handful
+	return pluginsCore.PhaseInfoRunning(pluginsCore.DefaultPhaseVersion, info)
 }
 
 // UnknownState is how every plugin treats a state its table does not know,

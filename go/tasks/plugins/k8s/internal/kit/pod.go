@@ -160,8 +160,7 @@ func (t *TaskPod) Role(opts RoleOptions) (*RolePod, error) {
 			MergePodSpec(spec, overlay)
 			// Resources the overlay requests (GPUs) get their platform
 			// tolerations, as Flyte gives the task pod's.
-			flytek8s.AddTolerationsForExtendedResources(spec)
-			addResourceTolerations(spec)
+			AddResourceTolerations(spec)
 		}
 		labels = append(labels, opts.Overlay.GetMetadata().GetLabels())
 		annotations = append(annotations, opts.Overlay.GetMetadata().GetAnnotations())
@@ -230,9 +229,16 @@ func ApplyInterruptible(spec *v1.PodSpec) {
 	}
 }
 
-// addResourceTolerations adds plugins.k8s.resource-tolerations for every
-// resource a container of spec requests or limits, as Flyte's pod building
-// does for the task's own resources; ones already there are not repeated.
+// AddResourceTolerations gives spec the tolerations Flyte's pod building
+// gives the task pod for its resources — the extended-resource ones and
+// plugins.k8s.resource-tolerations for every resource a container of spec
+// requests or limits — for resources set after that build (an overlay, a
+// plugin's own resources). Ones already there are not repeated.
+func AddResourceTolerations(spec *v1.PodSpec) {
+	flytek8s.AddTolerationsForExtendedResources(spec)
+	addResourceTolerations(spec)
+}
+
 func addResourceTolerations(spec *v1.PodSpec) {
 	byResource := config.GetK8sPluginConfig().ResourceTolerations
 	if len(byResource) == 0 {
