@@ -39,23 +39,16 @@ func (l *links) taskInfo(cfg *Config, job *rayv1.RayJob, id pluginsCore.TaskExec
 		Namespace:    job.Namespace,
 		Start:        job.CreationTimestamp.Time,
 		Finish:       finishTime(job),
-		Vars:         vars[:0],
+		Vars:         vars[:],
 		TaskExecID:   id,
 		TaskTemplate: tmpl,
 	}
-	// An unknown variable stays as written in the link, as tasklog does.
-	if status.RayClusterName != "" {
-		in.Vars = append(in.Vars, kit.Var{Name: varClusterName, Value: status.RayClusterName})
-	}
-	if status.JobId != "" {
-		in.Vars = append(in.Vars, kit.Var{Name: varJobID, Value: status.JobId})
-	}
-	// Log links wait for the head pod's name: rendered without it, a
-	// template's {{ .podName }} would stay in the URL.
-	var taskLogs []*core.TaskLog
-	if in.PodName != "" {
-		taskLogs, _ = l.logs.Render(nil, &cfg.Logs, in)
-	}
+	vars[0] = kit.Var{Name: varClusterName, Value: status.RayClusterName}
+	vars[1] = kit.Var{Name: varJobID, Value: status.JobId}
+	// A link that names the head pod, the cluster or the job waits for
+	// KubeRay to report it (kit leaves it out until then); the others show
+	// from the start.
+	taskLogs, _ := l.logs.Render(nil, &cfg.Logs, in)
 	if status.JobStatus == rayv1.JobStatusRunning && status.DashboardURL != "" {
 		taskLogs = l.dashboard.RenderTemplate(taskLogs, cfg.DashboardURLTemplate, in)
 	}

@@ -81,9 +81,19 @@ func TestLogLinks(t *testing.T) {
 	t.Run("before KubeRay reports names", func(t *testing.T) {
 		job := runningJob()
 		job.Status = rayv1.RayJobStatus{JobDeploymentStatus: rayv1.JobDeploymentStatusInitializing}
+		task := rayTask(t, basicJob())
+		task.Template.Config = map[string]string{"link_type": "vscode", "port": "8080"}
+		links := linksOf(t, task, job)
+		assert.Equal(t, map[string]string{"VS Code": "https://vscode/flyteproject-development/8080"}, links,
+			"links naming the head pod, cluster or job wait for KubeRay to report them; the others show at once")
+	})
+
+	t.Run("cluster known, head pod not yet", func(t *testing.T) {
+		job := runningJob()
+		job.Status.RayClusterStatus.Head.PodName = ""
 		links := linksOf(t, rayTask(t, basicJob()), job)
-		assert.NotContains(t, links, "Ray Logs", "log links wait for the head pod's name")
-		assert.NotContains(t, links, "Ray Dashboard")
+		assert.Contains(t, links, "Ray Logs")
+		assert.NotContains(t, links, "Kubernetes Logs", "its template names the head pod")
 	})
 
 	t.Run("dynamic link from the task config", func(t *testing.T) {

@@ -45,17 +45,18 @@ func (l *linkers) taskInfo(cfg *Config, app *sparkv1beta2.SparkApplication, exec
 
 	taskLogs := make([]*core.TaskLog, 0, 6)
 	var err error
-	// Driver links wait for the driver pod's name: rendered without it, a
-	// template's {{ .podName }} would stay in the URL.
-	if driver := app.Status.DriverInfo.PodName; driver != "" {
-		in.PodName, in.LogName = driver, logNameDriver
-		if taskLogs, err = l.mixed.Render(taskLogs, &cfg.LogConfig.Mixed, in); err != nil {
-			return nil, err
-		}
-		in.LogName = logNameUser
-		if taskLogs, err = l.user.Render(taskLogs, &cfg.LogConfig.User, in); err != nil {
-			return nil, err
-		}
+	// Driver links that name the driver pod wait for the operator to
+	// report it (kit leaves them out until then); the others show at once.
+	in.PodName, in.LogName = app.Status.DriverInfo.PodName, logNameDriver
+	if taskLogs, err = l.mixed.Render(taskLogs, &cfg.LogConfig.Mixed, in); err != nil {
+		return nil, err
+	}
+	// Task-config `link_type` links come from the mixed config only, as
+	// upstream renders them: a platform that lists the same dynamic link in
+	// several sections gets it once.
+	in.LogName, in.TaskTemplate = logNameUser, nil
+	if taskLogs, err = l.user.Render(taskLogs, &cfg.LogConfig.User, in); err != nil {
+		return nil, err
 	}
 	in.PodName, in.LogName = app.Name, logNameSystem
 	if taskLogs, err = l.system.Render(taskLogs, &cfg.LogConfig.System, in); err != nil {

@@ -150,6 +150,19 @@ func TestLogLinks(t *testing.T) {
 		assert.False(t, got[0].GetShowWhilePending())
 	})
 
+	t.Run("a user-log template that does not name the pod shows at once", func(t *testing.T) {
+		cfg := *spark.GetConfig()
+		cfg.LogConfig.User = logsConfig("https://logs/{{ .namespace }}/{{ .taskID }}")
+		setSpark(t, &cfg)
+		phase, err := registered(t).GetTaskPhase(context.Background(), kittest.New(pythonTask(t)), application(sparkv1beta2.ApplicationStateNew))
+		require.NoError(t, err)
+		names := make([]string, 0, 3)
+		for _, l := range phase.Info().Logs {
+			names = append(names, l.GetName())
+		}
+		assert.Equal(t, []string{"Kibana(User Logs)", "Kibana(System Logs)", "Kibana(Spark-Submit/All User Logs)"}, names)
+	})
+
 	t.Run("running application with driver UI", func(t *testing.T) {
 		app := application(sparkv1beta2.ApplicationStateRunning)
 		app.CreationTimestamp.Time = created
@@ -219,12 +232,13 @@ func TestLogLinksFollowConfigChanges(t *testing.T) {
 	assert.Equal(t, "https://two/f8a1b2c3d4-n0-0", phase.Info().Logs[0].GetUri())
 }
 
+// Dynamic links come from the mixed config only (as upstream): listed in
+// every section, the link still shows once.
 func TestDynamicLogLinks(t *testing.T) {
-	setSpark(t, &spark.Config{LogConfig: spark.LogConfig{Mixed: logs.LogConfig{
-		DynamicLogLinks: map[string]tasklog.TemplateLogPlugin{
-			"wandb": {DisplayName: "Weights & Biases", TemplateURIs: []string{"https://wandb.ai/{{ .taskConfig.project }}/{{ .podName }}"}},
-		},
-	}}})
+	dynamic := logs.LogConfig{DynamicLogLinks: map[string]tasklog.TemplateLogPlugin{
+		"wandb": {DisplayName: "Weights & Biases", TemplateURIs: []string{"https://wandb.ai/{{ .taskConfig.project }}/{{ .podName }}"}},
+	}}
+	setSpark(t, &spark.Config{LogConfig: spark.LogConfig{Mixed: dynamic, User: dynamic, System: dynamic, AllUser: dynamic}})
 	task := pythonTask(t)
 	task.Template = cloneTemplate(task.Template)
 	task.Template.Config = map[string]string{"link_type": "wandb", "project": "churn"}

@@ -90,9 +90,10 @@ type compiledLogs struct {
 func compileLogConfig(cfg *logs.LogConfig) *compiledLogs {
 	out := &compiledLogs{}
 	add := func(display, uri string) {
+		u := parseTemplate(uri)
 		out.static = append(out.static, linkTemplate{
 			displayName: parseTemplate(display), displayNameRaw: display,
-			uris: []template{parseTemplate(uri)}, messageFormat: core.TaskLog_JSON,
+			uris: []template{u}, messageFormat: core.TaskLog_JSON,
 		})
 	}
 	if cfg.IsKubernetesEnabled {
@@ -166,22 +167,31 @@ func newVars(in *LogInput) *vars {
 }
 
 // value returns a variable's value; "" leaves the placeholder as written,
-// as tasklog does.
-func (v *vars) value(seg segment) string {
+// as tasklog does. pending says the variable is one the plugin knows but
+// has no value for yet (the pod name, a declared Var left empty): a link
+// naming it waits rather than show the placeholder.
+func (v *vars) value(seg segment) (val string, pending bool) {
 	if seg.taskConfig {
-		return v.taskConfig[seg.name]
+		return v.taskConfig[seg.name], false
 	}
 	in := v.in
 	for _, x := range in.Vars {
 		if strings.EqualFold(x.Name, seg.name) {
-			return x.Value
+			return x.Value, x.Value == ""
 		}
 	}
+	if seg.name == "podname" {
+		return in.PodName, in.PodName == ""
+	}
+	return v.builtin(seg), false
+}
+
+// builtin resolves tasklog's standard variables.
+func (v *vars) builtin(seg segment) string {
+	in := v.in
 	switch seg.name {
 	case "logname":
 		return v.logName
-	case "podname":
-		return in.PodName
 	case "namespace":
 		return in.Namespace
 	case "poduid", "containername", "containerid", "hostname", "nodename":
@@ -224,23 +234,28 @@ func (v *vars) value(seg segment) string {
 	return ""
 }
 
-func (v *vars) render(t template, b *strings.Builder) string {
+// render fills t's placeholders; ok is false when one of them is pending
+// (see value).
+func (v *vars) render(t template, b *strings.Builder) (out string, ok bool) {
 	if len(t) == 1 && t[0].name == "" {
-		return t[0].text
+		return t[0].text, true
 	}
 	b.Reset()
+	ok = true
 	for _, seg := range t {
 		if seg.name == "" {
 			b.WriteString(seg.text)
 			continue
 		}
-		if val := v.value(seg); val != "" {
+		val, pending := v.value(seg)
+		ok = ok && !pending
+		if val != "" {
 			b.WriteString(val)
 		} else {
 			b.WriteString(seg.text)
 		}
 	}
-	return b.String()
+	return b.String(), ok
 }
 
 // render appends the links of c for in to dst.
@@ -248,14 +263,20 @@ func (c *compiledLogs) render(dst []*core.TaskLog, in *LogInput) []*core.TaskLog
 	v := newVars(in)
 	var b strings.Builder
 	if strings.Contains(v.logName, "{{") {
-		v.logName = v.render(parseTemplate(v.logName), &b)
+		v.logName, _ = v.render(parseTemplate(v.logName), &b)
 	}
 	logName := v.logName
 	for i := range c.static {
 		lt := &c.static[i]
-		name := v.render(lt.displayName, &b) + logName
+		name, ok := v.render(lt.displayName, &b)
+		if !ok {
+			continue
+		}
+		name += logName
 		for _, u := range lt.uris {
-			dst = append(dst, lt.taskLog(v.render(u, &b), name, in))
+			if uri, ok := v.render(u, &b); ok {
+				dst = append(dst, lt.taskLog(uri, name, in))
+			}
 		}
 	}
 	if len(c.dynamic) == 0 || in.TaskTemplate == nil {
@@ -273,7 +294,9 @@ func (c *compiledLogs) render(dst []*core.TaskLog, in *LogInput) []*core.TaskLog
 				continue
 			}
 			for _, u := range lt.uris {
-				dst = append(dst, lt.taskLog(v.render(u, &b), lt.displayNameRaw+in.LogName, in))
+				if uri, ok := v.render(u, &b); ok {
+					dst = append(dst, lt.taskLog(uri, lt.displayNameRaw+in.LogName, in))
+				}
 			}
 		}
 	}
@@ -290,7 +313,9 @@ func (lt *linkTemplate) taskLog(uri, name string, in *LogInput) *core.TaskLog {
 	}
 }
 
-// Var is an extra, plugin-specific log-template variable: {{ .Name }}.
+// Var is an extra, plugin-specific log-template variable: {{ .Name }}. One
+// with an empty Value is known but not yet reported (a cluster name the
+// operator has not set): links that name it wait until it has a value.
 type Var struct {
 	Name  string
 	Value string

@@ -1,6 +1,7 @@
 package kit
 
 import (
+	"regexp"
 	"testing"
 	"time"
 
@@ -30,7 +31,12 @@ const allVars = "{{ .logName }}|{{.podName}}|{{ $podUID }}|{{ .namespace }}|{{ .
 	"{{ .taskRetryAttempt }}|{{ .nodeID }}|{{ .executionName }}|{{ .executionProject }}|{{ .executionDomain }}|" +
 	"{{ .generatedName }}|{{ .PODNAME }}|{{ .unknownVar }}|{{ podName }}|{{ .rayClusterName }}|{{ .taskConfig.project }}|{{ x"
 
-// The fast renderer must produce exactly what flyteplugins' tasklog does.
+// podPlaceholder is tasklog's {{ .podName }} as it stays in a link rendered
+// without a pod name.
+var podPlaceholder = regexp.MustCompile(`(?i){{\s*[.$]podname\s*}}`)
+
+// The fast renderer must produce exactly what flyteplugins' tasklog does,
+// except that a link naming the pod waits until there is one.
 func TestRendererMatchesTasklog(t *testing.T) {
 	configs := map[string]*logs.LogConfig{
 		"kubernetes default": {IsKubernetesEnabled: true, KubernetesURL: "http://k8s"},
@@ -78,6 +84,17 @@ func TestRendererMatchesTasklog(t *testing.T) {
 					TaskExecutionID: in.TaskExecID, ExtraTemplateVars: tasklogVars(in.Vars), TaskTemplate: in.TaskTemplate,
 				})
 				require.NoError(t, err)
+				if in.PodName == "" {
+					// Deliberately unlike tasklog: a link that names the pod
+					// waits for it instead of showing the placeholder.
+					kept := want.TaskLogs[:0]
+					for _, l := range want.TaskLogs {
+						if !podPlaceholder.MatchString(l.GetUri()) && !podPlaceholder.MatchString(l.GetName()) {
+							kept = append(kept, l)
+						}
+					}
+					want.TaskLogs = kept
+				}
 				var l LogLinks
 				got, err := l.Render(nil, cfg, in)
 				require.NoError(t, err)
@@ -131,4 +148,25 @@ func tasklogVars(vars []Var) []tasklog.TemplateVar {
 		out = append(out, tasklog.TemplateVar{Regex: tasklog.MustCreateRegex(v.Name), Value: v.Value})
 	}
 	return out
+}
+
+// Without a pod name, links that name the pod are left out and the others
+// render; with one, all render.
+func TestLinksNamingThePodWaitForIt(t *testing.T) {
+	cfg := &logs.LogConfig{Templates: []tasklog.TemplateLogPlugin{
+		{DisplayName: "Pod", TemplateURIs: []string{"https://logs/{{ .namespace }}/{{ .podName }}"}},
+		{DisplayName: "Cluster", TemplateURIs: []string{"https://logs/{{ .namespace }}/{{ .rayClusterName }}"}},
+		{DisplayName: "Pod {{ .podName }}", TemplateURIs: []string{"https://x"}},
+	}}
+	var l LogLinks
+	in := LogInput{Namespace: "ns", Vars: []Var{{Name: "rayClusterName", Value: "rc"}}}
+	got, _ := l.Render(nil, cfg, in)
+	require.Len(t, got, 1)
+	assert.Equal(t, "https://logs/ns/rc", got[0].GetUri())
+
+	in.PodName = "head-0"
+	got, _ = l.Render(nil, cfg, in)
+	require.Len(t, got, 3)
+	assert.Equal(t, "https://logs/ns/head-0", got[0].GetUri())
+	assert.Equal(t, "Pod head-0", got[2].GetName())
 }
