@@ -45,11 +45,14 @@ func (l *linkers) taskInfo(cfg *Config, app *sparkv1beta2.SparkApplication, exec
 
 	taskLogs := make([]*core.TaskLog, 0, 6)
 	var err error
-	// Driver links that name the driver pod wait for the operator to
-	// report it (kit leaves them out until then); the others show at once.
+	// The driver's links show once it has a name (the spec's rule for the
+	// mixed config); user links that name the driver pod wait for it too
+	// (kit leaves them out until then), the others show at once.
 	in.PodName, in.LogName = app.Status.DriverInfo.PodName, logNameDriver
-	if taskLogs, err = l.mixed.Render(taskLogs, &cfg.LogConfig.Mixed, in); err != nil {
-		return nil, err
+	if in.PodName != "" {
+		if taskLogs, err = l.mixed.Render(taskLogs, &cfg.LogConfig.Mixed, in); err != nil {
+			return nil, err
+		}
 	}
 	// Task-config `link_type` links come from the mixed config only, as
 	// upstream renders them: a platform that lists the same dynamic link in

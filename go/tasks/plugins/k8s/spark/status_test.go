@@ -150,9 +150,10 @@ func TestLogLinks(t *testing.T) {
 		assert.False(t, got[0].GetShowWhilePending())
 	})
 
-	t.Run("a user-log template that does not name the pod shows at once", func(t *testing.T) {
+	t.Run("a user-log template that does not name the pod shows at once; driver logs wait", func(t *testing.T) {
 		cfg := *spark.GetConfig()
 		cfg.LogConfig.User = logsConfig("https://logs/{{ .namespace }}/{{ .taskID }}")
+		cfg.LogConfig.Mixed = cfg.LogConfig.User
 		setSpark(t, &cfg)
 		phase, err := registered(t).GetTaskPhase(context.Background(), kittest.New(pythonTask(t)), application(sparkv1beta2.ApplicationStateNew))
 		require.NoError(t, err)
