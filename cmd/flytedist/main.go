@@ -13,6 +13,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -46,9 +48,32 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "flytedist: unknown command %q\n%s", args[0], usage)
 		return 2
 	}
+	if errors.Is(err, errHelpShown) {
+		return 0
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "flytedist %s: %v\n", args[0], err)
 		return 1
 	}
 	return 0
+}
+
+// errHelpShown ends a command that printed its help (-h) successfully.
+var errHelpShown = errors.New("help shown")
+
+// parseFlags parses a command's flags. Parse errors are returned for run to
+// report; -h/--help prints the command's flags to out.
+func parseFlags(fs *flag.FlagSet, args []string, out io.Writer) error {
+	fs.SetOutput(io.Discard)
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintf(out, "usage: flytedist %s [flags]\n", fs.Name())
+		fs.SetOutput(out)
+		fs.PrintDefaults()
+		return errHelpShown
+	}
+	if err == nil && fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (flags only; see -h)", fs.Arg(0))
+	}
+	return err
 }

@@ -85,6 +85,8 @@ func TestBadInput(t *testing.T) {
 		{"task the plugin rejects", []string{"render", "--task", write("s.json", `{"type":"spark","custom":{},"container":{"image":"x"}}`)}, "custom.mainApplicationFile"},
 		{"missing config", []string{"render", "--task", examples + "spark-task.json", "--config", filepath.Join(dir, "none.yaml")}, "config"},
 		{"phase without resource", []string{"phase"}, "--resource is required"},
+		{"unknown flag", []string{"render", "--tsak", "x"}, "flag provided but not defined: -tsak"},
+		{"stray argument", []string{"render", "--task", "t.json", "extra"}, `unexpected argument "extra"`},
 		{"resource without kind", []string{"phase", "--resource", write("r.yaml", "metadata: {name: x}\n")}, "apiVersion and kind are required"},
 		{"resource nobody watches", []string{"phase", "--resource", write("p.yaml", "apiVersion: v1\nkind: Pod\n")}, "no plugin watches"},
 		{"resource with a bad field", []string{"phase", "--resource", write("a.yaml", "apiVersion: sparkoperator.k8s.io/v1beta2\nkind: SparkApplication\nstatus: {applicationState: [1, 2]}\n")}, "not a valid SparkApplication"},
@@ -94,6 +96,16 @@ func TestBadInput(t *testing.T) {
 			assert.NotEqual(t, 0, code)
 			assert.True(t, strings.Contains(errOut, tc.want), "stderr %q lacks %q", errOut, tc.want)
 		})
+	}
+}
+
+// -h prints a command's flags and succeeds.
+func TestCommandHelp(t *testing.T) {
+	for _, cmd := range []string{"render", "phase"} {
+		out, _, code := cli(t, cmd, "-h")
+		assert.Equal(t, 0, code, cmd)
+		assert.Contains(t, out, "usage: flytedist "+cmd)
+		assert.Contains(t, out, "-task")
 	}
 }
 

@@ -22,11 +22,10 @@ import (
 
 func phase(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("phase", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	var f execFlags
 	f.register(fs)
 	resourcePath := fs.String("resource", "", "the resource with its status, YAML or JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, out); err != nil {
 		return err
 	}
 	if *resourcePath == "" {

@@ -44,10 +44,9 @@ func (f *execFlags) register(fs *flag.FlagSet) {
 
 func render(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("render", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	var f execFlags
 	f.register(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args, out); err != nil {
 		return err
 	}
 	if f.task == "" {

@@ -2,6 +2,7 @@ package spark
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	pluginsCore "github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core"
 	sparkv1beta2 "github.com/kubeflow/spark-operator/v2/api/v1beta2"
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/internal/kit"
@@ -27,12 +29,18 @@ const (
 
 // roleKeys are the names that differ between the driver and the executors.
 type roleKeys struct {
-	container, cores, limit, memory string
+	container, cores, request, limit, memory string
 }
 
 var (
-	driverRole   = roleKeys{container: driverContainerName, cores: keyDriverCores, limit: keyDriverLimitCores, memory: keyDriverMemory}
-	executorRole = roleKeys{container: executorContainerName, cores: keyExecutorCores, limit: keyExecutorLimitCores, memory: keyExecutorMemory}
+	driverRole = roleKeys{
+		container: driverContainerName, cores: keyDriverCores, request: keyDriverRequestCores,
+		limit: keyDriverLimitCores, memory: keyDriverMemory,
+	}
+	executorRole = roleKeys{
+		container: executorContainerName, cores: keyExecutorCores, request: keyExecutorRequestCores,
+		limit: keyExecutorLimitCores, memory: keyExecutorMemory,
+	}
 )
 
 var typeMeta = metav1.TypeMeta{Kind: "SparkApplication", APIVersion: sparkv1beta2.SchemeGroupVersion.String()}
@@ -92,8 +100,12 @@ func buildApplication(ctx context.Context, tCtx pluginsCore.TaskExecutionContext
 		return nil, err
 	}
 
-	driverSpec := podSpec(driverPod, driverRole, conf, serviceAccount(meta, taskPod, driverPod), meta.GetMaxAttempts())
-	executorSpec := podSpec(executorPod, executorRole, conf, serviceAccount(meta, taskPod, executorPod), meta.GetMaxAttempts())
+	driver := podSpec(driverPod, driverRole, conf, serviceAccount(meta, taskPod, driverPod), meta.GetMaxAttempts())
+	executors := podSpec(executorPod, executorRole, conf, serviceAccount(meta, taskPod, executorPod), meta.GetMaxAttempts())
+	volumes, err := unionVolumes(driverPod.Spec.Volumes, executorPod.Spec.Volumes)
+	if err != nil {
+		return nil, err
+	}
 
 	executor := executorPod.Primary()
 	app := &sparkv1beta2.SparkApplication{
@@ -106,17 +118,21 @@ func buildApplication(ctx context.Context, tCtx pluginsCore.TaskExecutionContext
 			SparkConf:  conf,
 			HadoopConf: job.GetHadoopConf(),
 			Driver: sparkv1beta2.DriverSpec{
-				SparkPodSpec:      *driverSpec,
-				CoreRequest:       strPtr(conf[keyDriverRequestCores]),
+				SparkPodSpec:      *driver.pod,
+				CoreRequest:       driver.coreRequest,
+				Ports:             driver.ports,
+				Lifecycle:         driver.lifecycle,
 				PriorityClassName: strPtr(driverPod.Spec.PriorityClassName),
 			},
 			Executor: sparkv1beta2.ExecutorSpec{
-				SparkPodSpec:      *executorSpec,
+				SparkPodSpec:      *executors.pod,
 				Instances:         executorInstances(conf),
-				CoreRequest:       strPtr(conf[keyExecutorRequestCores]),
+				CoreRequest:       executors.coreRequest,
+				Ports:             executors.ports,
+				Lifecycle:         executors.lifecycle,
 				PriorityClassName: strPtr(executorPod.Spec.PriorityClassName),
 			},
-			Volumes:          unionVolumes(driverPod.Spec.Volumes, executorPod.Spec.Volumes),
+			Volumes:          volumes,
 			ImagePullSecrets: unionPullSecrets(driverPod.Spec.ImagePullSecrets, executorPod.Spec.ImagePullSecrets),
 			RestartPolicy: sparkv1beta2.RestartPolicy{
 				Type:                       sparkv1beta2.RestartPolicyOnFailure,
@@ -147,26 +163,25 @@ func executorInstances(conf map[string]string) *int32 {
 	return ptr(int32(n))
 }
 
-func unionVolumes(a, b []v1.Volume) []v1.Volume {
-	if len(b) == 0 {
-		return a
+// unionVolumes is the application's volume list: the operator shares one
+// list across both roles and picks volumes by name, so a name the driver
+// and executors define differently cannot be expressed and is refused.
+func unionVolumes(driver, executor []v1.Volume) ([]v1.Volume, error) {
+	if len(executor) == 0 {
+		return driver, nil
 	}
-	out := append(make([]v1.Volume, 0, len(a)+len(b)), a...)
-	for _, v := range b {
-		if !containsVolume(out, v.Name) {
+	out := append(make([]v1.Volume, 0, len(driver)+len(executor)), driver...)
+	for _, v := range executor {
+		i := slices.IndexFunc(out, func(d v1.Volume) bool { return d.Name == v.Name })
+		switch {
+		case i < 0:
 			out = append(out, v)
+		case !equality.Semantic.DeepEqual(out[i], v):
+			return nil, kit.BadSpec("custom.executorPod.podSpec.volumes", v.Name,
+				"the driver defines a different volume of the same name; spark-operator shares one volume list between driver and executors, so give them distinct names")
 		}
 	}
-	return out
-}
-
-func containsVolume(vs []v1.Volume, name string) bool {
-	for i := range vs {
-		if vs[i].Name == name {
-			return true
-		}
-	}
-	return false
+	return out, nil
 }
 
 func unionPullSecrets(lists ...[]v1.LocalObjectReference) []string {

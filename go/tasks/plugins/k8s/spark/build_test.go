@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/internal/kittest"
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/spark"
@@ -100,6 +101,14 @@ func TestBuildResourceRejectsBadInput(t *testing.T) {
 			"containers": []any{map[string]any{"name": "primary", "resources": map[string]any{"requests": map[string]any{"memory": "two gigs"}}}},
 		}), "custom.executorPod.podSpec"},
 		{"task container without a target", func(tmpl *core.TaskTemplate) { tmpl.Target = nil }, "TaskSpecification"},
+		{"a volume name the driver and executors define differently", func(tmpl *core.TaskTemplate) {
+			for role, source := range map[string]map[string]any{
+				"driverPod":   {"emptyDir": map[string]any{}},
+				"executorPod": {"persistentVolumeClaim": map[string]any{"claimName": "datasets"}},
+			} {
+				badPod(role, map[string]any{"containers": []any{}, "volumes": []any{merge(map[string]any{"name": "data"}, source)}})(tmpl)
+			}
+		}, `custom.executorPod.podSpec.volumes "data"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,6 +123,13 @@ func TestBuildResourceRejectsBadInput(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.field)
 		})
 	}
+}
+
+func merge(a, b map[string]any) map[string]any {
+	for k, v := range b {
+		a[k] = v
+	}
+	return a
 }
 
 func structValue(t testing.TB, v any) *structpb.Value {
@@ -349,6 +365,123 @@ func TestRoleResourcesWhenSparkConfIsSilent(t *testing.T) {
 		assert.Equal(t, "3072m", *role.Memory)
 	}
 	assert.Nil(t, app.Spec.Executor.Instances)
+}
+
+// A fractional cpu gives Spark whole cores but keeps the exact request, so
+// the pod's request never exceeds its limit; cores and memory come from the
+// limits when there are no requests.
+func TestRoleResourcesFractionalAndLimitsOnly(t *testing.T) {
+	kittest.SetPlatform(t, &config.K8sPluginConfig{})
+	q := resource.MustParse
+	for _, tc := range []struct {
+		name                   string
+		res                    v1.ResourceRequirements
+		cores                  int32
+		coreRequest, coreLimit string
+		memory                 string
+	}{
+		{"fractional cpu", v1.ResourceRequirements{
+			Requests: v1.ResourceList{v1.ResourceCPU: q("500m"), v1.ResourceMemory: q("1Gi")},
+			Limits:   v1.ResourceList{v1.ResourceCPU: q("500m"), v1.ResourceMemory: q("1Gi")},
+		}, 1, "500m", "500m", "1024m"},
+		{"limits only", v1.ResourceRequirements{
+			Limits: v1.ResourceList{v1.ResourceCPU: q("2500m"), v1.ResourceMemory: q("2Gi")},
+		}, 3, "2500m", "2500m", "2048m"},
+		{"whole cores need no request", v1.ResourceRequirements{
+			Requests: v1.ResourceList{v1.ResourceCPU: q("2"), v1.ResourceMemory: q("1Gi")},
+			Limits:   v1.ResourceList{v1.ResourceCPU: q("2"), v1.ResourceMemory: q("1Gi")},
+		}, 2, "", "2", "1024m"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			task := withJob(t, pythonTask(t), func(j *plugins.SparkJob) { j.SparkConf = nil })
+			task.Resources = &tc.res
+			app := build(t, task)
+			for role, r := range map[string]struct {
+				spec    sparkv1beta2.SparkPodSpec
+				request *string
+			}{
+				"driver":   {app.Spec.Driver.SparkPodSpec, app.Spec.Driver.CoreRequest},
+				"executor": {app.Spec.Executor.SparkPodSpec, app.Spec.Executor.CoreRequest},
+			} {
+				assert.Equal(t, tc.cores, *r.spec.Cores, role)
+				assert.Equal(t, tc.coreLimit, *r.spec.CoreLimit, role)
+				assert.Equal(t, tc.memory, *r.spec.Memory, role)
+				if tc.coreRequest == "" {
+					assert.Nil(t, r.request, role)
+				} else {
+					require.NotNil(t, r.request, role)
+					assert.Equal(t, tc.coreRequest, *r.request, role)
+				}
+			}
+		})
+	}
+}
+
+// What a role's pod template sets that the operator has no field for still
+// reaches the pod: volumes only a sidecar or init container mounts, the
+// primary container's ports, lifecycle and probes, and pod settings.
+func TestPodTemplateFieldsWithoutAnOperatorField(t *testing.T) {
+	kittest.SetPlatform(t, &config.K8sPluginConfig{})
+	runtimeClass := "gvisor"
+	driverPod := &v1.PodSpec{
+		RuntimeClassName: &runtimeClass,
+		TopologySpreadConstraints: []v1.TopologySpreadConstraint{{
+			MaxSkew: 1, TopologyKey: "topology.kubernetes.io/zone", WhenUnsatisfiable: v1.ScheduleAnyway,
+		}},
+		InitContainers: []v1.Container{{Name: "fetch", Image: "busybox", VolumeMounts: []v1.VolumeMount{{Name: "staging", MountPath: "/staging"}}}},
+		Containers: []v1.Container{
+			{
+				Name:           "primary",
+				Ports:          []v1.ContainerPort{{Name: "metrics", ContainerPort: 9090, Protocol: v1.ProtocolTCP}},
+				Lifecycle:      &v1.Lifecycle{PreStop: &v1.LifecycleHandler{Exec: &v1.ExecAction{Command: []string{"sleep", "5"}}}},
+				ReadinessProbe: &v1.Probe{ProbeHandler: v1.ProbeHandler{HTTPGet: &v1.HTTPGetAction{Path: "/ready", Port: intstr.FromInt32(4040)}}},
+				VolumeMounts:   []v1.VolumeMount{{Name: "cache", MountPath: "/cache"}},
+			},
+			{Name: "log-shipper", Image: "fluent-bit:3", VolumeMounts: []v1.VolumeMount{{Name: "logs", MountPath: "/logs"}}},
+		},
+		Volumes: []v1.Volume{
+			{Name: "cache", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{}}},
+			{Name: "logs", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{}}},
+			{Name: "staging", VolumeSource: v1.VolumeSource{EmptyDir: &v1.EmptyDirVolumeSource{}}},
+		},
+	}
+	task := withJob(t, pythonTask(t), func(j *plugins.SparkJob) {
+		j.DriverPod = &core.K8SPod{PrimaryContainerName: "primary", PodSpec: kittest.ObjStruct(t, driverPod)}
+	})
+	app := build(t, task)
+	d := app.Spec.Driver
+	assert.Equal(t, []sparkv1beta2.Port{{Name: "metrics", Protocol: "TCP", ContainerPort: 9090}}, d.Ports)
+	assert.Equal(t, driverPod.Containers[0].Lifecycle, d.Lifecycle)
+	require.NotNil(t, d.Template)
+	tmpl := d.Template.Spec
+	names := []string{}
+	for _, vol := range tmpl.Volumes {
+		names = append(names, vol.Name)
+	}
+	assert.Equal(t, []string{"logs", "staging"}, names, "the operator adds the volumes the driver container mounts; the template carries the others")
+	assert.Equal(t, &runtimeClass, tmpl.RuntimeClassName)
+	assert.Equal(t, driverPod.TopologySpreadConstraints, tmpl.TopologySpreadConstraints)
+	require.Len(t, tmpl.Containers, 1)
+	assert.Equal(t, "spark-kubernetes-driver", tmpl.Containers[0].Name)
+	assert.Equal(t, driverPod.Containers[0].ReadinessProbe, tmpl.Containers[0].ReadinessProbe)
+	if e := app.Spec.Executor.Template; e != nil {
+		assert.Empty(t, e.Spec.Volumes, "the executors mount none of the driver's volumes")
+		assert.Nil(t, e.Spec.RuntimeClassName)
+	}
+	assert.Empty(t, app.Spec.Executor.Ports)
+}
+
+// A role's pod template may name its own service account; it wins over the
+// task's.
+func TestServiceAccountFromARolePodTemplate(t *testing.T) {
+	kittest.SetPlatform(t, &config.K8sPluginConfig{})
+	task := withJob(t, pythonTask(t), func(j *plugins.SparkJob) {
+		j.DriverPod = &core.K8SPod{PodSpec: kittest.ObjStruct(t, &v1.PodSpec{ServiceAccountName: "driver-sa"})}
+	})
+	task.ServiceAccount = "task-sa"
+	app := build(t, task)
+	assert.Equal(t, "driver-sa", *app.Spec.Driver.ServiceAccount)
+	assert.Equal(t, "task-sa", *app.Spec.Executor.ServiceAccount)
 }
 
 func TestPodTemplatesReachTheirRoles(t *testing.T) {

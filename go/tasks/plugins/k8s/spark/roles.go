@@ -2,6 +2,8 @@ package spark
 
 import (
 	"math"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -29,12 +31,19 @@ func serviceAccount(meta pluginsCore.TaskExecutionMetadata, task *kit.TaskPod, r
 	return defaultServiceAccount
 }
 
+// roleSpec is what a role pod becomes in the SparkApplication: the shared
+// SparkPodSpec and the fields DriverSpec and ExecutorSpec each add.
+type roleSpec struct {
+	pod         *sparkv1beta2.SparkPodSpec
+	coreRequest *string
+	ports       []sparkv1beta2.Port
+	lifecycle   *v1.Lifecycle
+}
+
 // podSpec turns a role pod into the operator's SparkPodSpec. Fields the
 // operator has a first-class field for go there (its webhook applies them);
-// the primary container's full resources also travel in a pod template so
-// what Spark's own conf cannot say (ephemeral storage, other extended
-// resources) still reaches the pod.
-func podSpec(role *kit.RolePod, keys roleKeys, conf map[string]string, sa string, maxAttempts uint32) *sparkv1beta2.SparkPodSpec {
+// what it has none for travels in the role's pod template (templateFor).
+func podSpec(role *kit.RolePod, keys roleKeys, conf map[string]string, sa string, maxAttempts uint32) roleSpec {
 	primary := role.Primary()
 	spec := role.Spec
 	env := make([]v1.EnvVar, len(primary.Env), len(primary.Env)+1)
@@ -63,12 +72,22 @@ func podSpec(role *kit.RolePod, keys roleKeys, conf map[string]string, sa string
 		HostAliases:                   spec.HostAliases,
 		ShareProcessNamespace:         spec.ShareProcessNamespace,
 	}
+	r := roleSpec{pod: out, coreRequest: strPtr(conf[keys.request]), lifecycle: primary.Lifecycle}
+	for _, p := range primary.Ports {
+		r.ports = append(r.ports, sparkv1beta2.Port{Name: p.Name, Protocol: string(p.Protocol), ContainerPort: p.ContainerPort})
+	}
 
 	res := primary.Resources
 	if c, ok := conf[keys.cores]; ok {
 		out.Cores = parseCores(c)
 	} else if q, ok := firstQuantity(res, v1.ResourceCPU); ok {
 		out.Cores = ptr(int32(max(1, math.Ceil(q.AsApproximateFloat64()))))
+		// Spark's cores are whole; a fractional cpu (500m) would become a
+		// request of 1 above its 500m limit, a pod Kubernetes rejects. The
+		// request keeps the exact amount.
+		if r.coreRequest == nil && q.MilliValue()%1000 != 0 {
+			r.coreRequest = strPtr(q.String())
+		}
 	}
 	if l := conf[keys.limit]; l != "" {
 		out.CoreLimit = &l
@@ -83,10 +102,73 @@ func podSpec(role *kit.RolePod, keys roleKeys, conf map[string]string, sa string
 	if name, q, ok := gpu(res); ok {
 		out.GPU = &sparkv1beta2.GPUSpec{Name: name, Quantity: q}
 	}
-	if len(res.Limits) > 0 || len(res.Requests) > 0 || len(res.Claims) > 0 {
-		out.Template = &v1.PodTemplateSpec{Spec: v1.PodSpec{Containers: []v1.Container{{Name: keys.container, Resources: res}}}}
+	out.Template = templateFor(role, keys.container)
+	return r
+}
+
+// templateFor is the role's pod template: what a user or the platform set
+// that the operator has no field for, so that it still reaches the pod —
+// the primary container's full resources (ephemeral storage, other
+// extended resources) and probes, volumes only a sidecar or init container
+// mounts (the operator adds just those the primary container mounts), and
+// pod settings such as topology spread constraints or the runtime class.
+// Nil when there is nothing to carry.
+func templateFor(role *kit.RolePod, container string) *v1.PodTemplateSpec {
+	primary := role.Primary()
+	spec := role.Spec
+	c := v1.Container{
+		Name:           container,
+		Resources:      primary.Resources,
+		LivenessProbe:  primary.LivenessProbe,
+		ReadinessProbe: primary.ReadinessProbe,
+		StartupProbe:   primary.StartupProbe,
+		WorkingDir:     primary.WorkingDir,
+	}
+	t := v1.PodSpec{
+		Volumes:                      sidecarOnlyVolumes(role),
+		DNSPolicy:                    spec.DNSPolicy,
+		RuntimeClassName:             spec.RuntimeClassName,
+		TopologySpreadConstraints:    spec.TopologySpreadConstraints,
+		AutomountServiceAccountToken: spec.AutomountServiceAccountToken,
+		EnableServiceLinks:           spec.EnableServiceLinks,
+		HostPID:                      spec.HostPID,
+		HostIPC:                      spec.HostIPC,
+		ReadinessGates:               spec.ReadinessGates,
+		SchedulingGates:              spec.SchedulingGates,
+		OS:                           spec.OS,
+		HostUsers:                    spec.HostUsers,
+		ActiveDeadlineSeconds:        spec.ActiveDeadlineSeconds,
+	}
+	if !reflect.DeepEqual(c, v1.Container{Name: container}) {
+		t.Containers = []v1.Container{c}
+	}
+	if reflect.ValueOf(t).IsZero() {
+		return nil
+	}
+	return &v1.PodTemplateSpec{Spec: t}
+}
+
+// sidecarOnlyVolumes are the role's volumes that its sidecars or init
+// containers mount but its primary container does not.
+func sidecarOnlyVolumes(role *kit.RolePod) []v1.Volume {
+	primary := role.Primary()
+	var out []v1.Volume
+	for _, vol := range role.Spec.Volumes {
+		if mounts(primary, vol.Name) {
+			continue
+		}
+		for _, cs := range [][]v1.Container{role.Spec.Containers, role.Spec.InitContainers} {
+			if slices.ContainsFunc(cs, func(c v1.Container) bool { return c.Name != primary.Name && mounts(&c, vol.Name) }) {
+				out = append(out, vol)
+				break
+			}
+		}
 	}
 	return out
+}
+
+func mounts(c *v1.Container, volume string) bool {
+	return slices.ContainsFunc(c.VolumeMounts, func(m v1.VolumeMount) bool { return m.Name == volume })
 }
 
 // nonEmptyAffinity drops the empty Affinity{} Flyte's pod building leaves
