@@ -624,6 +624,76 @@ func TestSubmitterPod(t *testing.T) {
 	assert.Contains(t, head.Tolerations, v1.Toleration{Key: "nvidia.com/gpu", Operator: v1.TolerationOpExists, Effect: v1.TaintEffectNoSchedule})
 }
 
+// The submitter runs as the task (pull secrets, priority, DNS, security
+// contexts) and is placed by the platform as a non-interruptible pod.
+func TestSubmitterPodIdentityAndPlacement(t *testing.T) {
+	onDemand := v1.NodeSelectorRequirement{Key: "lifecycle", Operator: v1.NodeSelectorOpNotIn, Values: []string{"spot"}}
+	zone := v1.NodeSelectorRequirement{Key: "zone", Operator: v1.NodeSelectorOpIn, Values: []string{"a"}}
+	runAsUser := int64(1000)
+	noPrivilege := false
+	platform := &config.K8sPluginConfig{
+		DefaultAffinity: &v1.Affinity{NodeAffinity: &v1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &v1.NodeSelector{
+			NodeSelectorTerms: []v1.NodeSelectorTerm{{MatchExpressions: []v1.NodeSelectorRequirement{zone}}},
+		}}},
+		NonInterruptibleNodeSelectorRequirement: &onDemand,
+		DefaultPodSecurityContext:               &v1.PodSecurityContext{RunAsUser: &runAsUser},
+		DefaultSecurityContext:                  &v1.SecurityContext{AllowPrivilegeEscalation: &noPrivilege},
+		DefaultPodDNSConfig:                     &v1.PodDNSConfig{Nameservers: []string{"10.0.0.10"}},
+	}
+	kittest.SetPlatform(t, platform)
+	task := rayTask(t, basicJob())
+	task.PodTemplate = &core.K8SPod{PodSpec: kittest.ObjStruct(t, &v1.PodSpec{
+		PriorityClassName: "team-high",
+		ImagePullSecrets:  []v1.LocalObjectReference{{Name: "regcred"}},
+		Containers:        []v1.Container{{Name: "primary"}},
+	}), PrimaryContainerName: "primary"}
+	task.Interruptible = true
+	sub := mustBuild(t, task).Spec.SubmitterPodTemplate.Spec
+
+	assert.Equal(t, "team-high", sub.PriorityClassName)
+	assert.Equal(t, []v1.LocalObjectReference{{Name: "regcred"}}, sub.ImagePullSecrets)
+	assert.Equal(t, platform.DefaultPodDNSConfig, sub.DNSConfig)
+	assert.Equal(t, platform.DefaultPodSecurityContext, sub.SecurityContext)
+	assert.Equal(t, platform.DefaultSecurityContext, sub.Containers[0].SecurityContext)
+	require.NotNil(t, sub.Affinity)
+	assert.Equal(t, []v1.NodeSelectorTerm{{MatchExpressions: []v1.NodeSelectorRequirement{zone, onDemand}}},
+		sub.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms,
+		"the platform's affinity, and never on interruptible nodes even for an interruptible task")
+	assert.Len(t, platform.DefaultAffinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms[0].MatchExpressions, 1,
+		"the platform's affinity is not modified")
+}
+
+// Ray nodes run KubeRay's `ray start` in place of the task's command line:
+// a command from a pod template would run first and must be cleared.
+func TestRayNodesDropTheTaskCommand(t *testing.T) {
+	kittest.SetPlatform(t, &config.K8sPluginConfig{})
+	task := rayTask(t, basicJob())
+	task.Template.GetContainer().Command = []string{"/opt/entry.sh"}
+	job := mustBuild(t, task)
+	head := job.Spec.RayClusterSpec.HeadGroupSpec.Template.Spec.Containers[0]
+	assert.Empty(t, head.Command)
+	assert.Empty(t, head.Args)
+	for _, g := range job.Spec.RayClusterSpec.WorkerGroupSpecs {
+		assert.Empty(t, g.Template.Spec.Containers[0].Command, g.GroupName)
+		assert.Empty(t, g.Template.Spec.Containers[0].Args, g.GroupName)
+	}
+}
+
+// The RayJob itself carries the labels and annotations of the task's pod
+// template (propeller's plugin manager adds the platform's and the
+// execution's when it creates the object).
+func TestRayJobLabelsAndAnnotations(t *testing.T) {
+	kittest.SetPlatform(t, &config.K8sPluginConfig{})
+	task := rayTask(t, basicJob())
+	task.PodTemplate = &core.K8SPod{
+		Metadata: &core.K8SObjectMetadata{Labels: map[string]string{"team": "ml"}, Annotations: map[string]string{"cost/center": "42"}},
+		PodSpec:  kittest.ObjStruct(t, &v1.PodSpec{Containers: []v1.Container{{Name: "primary"}}}), PrimaryContainerName: "primary",
+	}
+	job := mustBuild(t, task)
+	assert.Equal(t, "ml", job.Labels["team"])
+	assert.Equal(t, "42", job.Annotations["cost/center"])
+}
+
 // The entrypoint is the task's command line; every argument survives a
 // POSIX shell exactly.
 func TestEntrypoint(t *testing.T) {
