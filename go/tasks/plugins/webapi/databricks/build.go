@@ -133,7 +133,7 @@ func defaultCluster(cluster map[string]any, image string, sparkConf map[string]s
 			return badSpec("databricksConf.new_cluster.docker_image must be an object, got %s", describe(d))
 		}
 	}
-	if _, set := cluster[fieldSparkConf]; !set && len(sparkConf) > 0 {
+	if v := cluster[fieldSparkConf]; v == nil && len(sparkConf) > 0 { // missing or null
 		conf := make(map[string]any, len(sparkConf))
 		for k, v := range sparkConf {
 			conf[k] = v

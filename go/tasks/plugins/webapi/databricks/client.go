@@ -314,12 +314,14 @@ func (c *client) once(ctx context.Context, op, host, token, method, path string,
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		e := &apiError{op: op, host: host, status: resp.StatusCode, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"))}
+		// error_code is a word ("INVALID_PARAMETER_VALUE") on most answers,
+		// but a number on some (an invalid token answers 403 with 403).
 		var body struct {
-			ErrorCode string `json:"error_code"`
-			Message   string `json:"message"`
+			ErrorCode json.RawMessage `json:"error_code"`
+			Message   string          `json:"message"`
 		}
 		if json.Unmarshal(raw, &body) == nil {
-			e.code, e.message = redact(body.ErrorCode, token), redact(body.Message, token)
+			e.code, e.message = redact(errorCode(body.ErrorCode), token), redact(body.Message, token)
 		}
 		if e.message == "" {
 			e.message = redact(snippet(raw), token)
@@ -335,6 +337,19 @@ func (c *client) once(ctx context.Context, op, host, token, method, path string,
 		return &apiError{op: op, host: host, cause: fmt.Errorf("unreadable answer (HTTP %d): %w", resp.StatusCode, err)}
 	}
 	return nil
+}
+
+// errorCode reads an error_code that is a JSON string or number.
+func errorCode(raw json.RawMessage) string {
+	var word string
+	if json.Unmarshal(raw, &word) == nil {
+		return word
+	}
+	var n json.Number
+	if json.Unmarshal(raw, &n) == nil {
+		return n.String()
+	}
+	return ""
 }
 
 // parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date.

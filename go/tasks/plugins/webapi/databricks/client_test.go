@@ -120,6 +120,7 @@ func TestPermanentAnswersNotRetried(t *testing.T) {
 		{400, `{"error_code":"INVALID_PARAMETER_VALUE","message":"Run 5 does not exist."}`, false, true},
 		{401, `{"error_code":"UNAUTHENTICATED","message":"no"}`, true, false},
 		{403, `<html>Forbidden</html>`, true, false},
+		{403, `{"error_code": 403, "message": "Invalid access token."}`, true, false},
 		{404, `{"error_code":"RESOURCE_DOES_NOT_EXIST","message":"gone"}`, false, true},
 		{302, ``, false, false},
 	}

@@ -186,6 +186,17 @@ func TestUserDockerImageAndSparkConfWin(t *testing.T) {
 	assert.Equal(t, map[string]any{"spark.user": "mine"}, got["spark_conf"])
 }
 
+// A spark_conf the user sent as null is filled like a missing one.
+func TestNullSparkConfIsDefaulted(t *testing.T) {
+	e := newEnv(t, fakeapi.Options{})
+	conf := newClusterConf(nil)
+	conf["new_cluster"].(map[string]any)["spark_conf"] = nil
+	k := newTask(t, taskSpec{conf: conf, sparkConf: map[string]string{"spark.task": "theirs"}})
+	e.create(k)
+	got := e.onlyRun().Body["new_cluster"].(map[string]any)
+	assert.Equal(t, map[string]any{"spark.task": "theirs"}, got["spark_conf"])
+}
+
 func TestUsersOwnTask(t *testing.T) {
 	cases := map[string]map[string]any{
 		"notebook":    {"notebook_task": map[string]any{"notebook_path": "/Users/me/nb", "base_parameters": map[string]any{"a": "1"}}},

@@ -51,7 +51,10 @@ const (
 // TERMINATED (see resultRules). A state missing here is newer than this
 // plugin and maps to unknownStateRule.
 var lifeCycleRules = map[string]rule{
-	"QUEUED":           {verdict: verdictQueued},
+	// Above the version 2 the web-API machinery reports "launched" with:
+	// flyteadmin ignores a same-phase event whose version does not grow,
+	// and this one brings the run page link.
+	"QUEUED":           {verdict: verdictQueued, version: 3},
 	"PENDING":          {verdict: verdictInitializing},
 	"RUNNING":          {verdict: verdictRunning},
 	"BLOCKED":          {verdict: verdictRunning, version: 1},

@@ -103,6 +103,19 @@ func TestStateTableMatchesSpec(t *testing.T) {
 	}
 }
 
+// launchedVersion is the phase version flyteplugins' web-API machinery
+// reports Queued with once a run is created ("launched").
+const launchedVersion = 2
+
+// flyteadmin drops an event in the phase it has unless the version grows:
+// QUEUED (with the run page link) must come after "launched" with a higher
+// version, or the link only shows from PENDING on.
+func TestQueuedOutranksTheLaunchedEvent(t *testing.T) {
+	ph := phaseFor(&runResource{RunID: 42, LifeCycleState: "QUEUED", RunPageURL: "https://x/run/42"}, &core.TaskInfo{})
+	assert.Equal(t, core.PhaseQueued, ph.Phase())
+	assert.Greater(t, ph.Version(), uint32(launchedVersion))
+}
+
 func TestRunningStatesHaveDistinctVersions(t *testing.T) {
 	seen := map[uint32]string{}
 	rules := map[string]rule{"(unknown)": unknownStateRule}

@@ -12,8 +12,10 @@
 // # Behaviour
 //
 //   - Authentication: every API and admin request must carry
-//     "Authorization: Bearer <Options.Token>"; a missing or wrong token gets
-//     401 with a Databricks-shaped error body {"error_code", "message"}.
+//     "Authorization: Bearer <Options.Token>". As Databricks answers, a
+//     missing credential gets 401 {"error_code": "UNAUTHENTICATED", ...} and
+//     a token it does not accept 403 {"error_code": 403, "message": "Invalid
+//     access token."} — a number, not a word.
 //   - Runs walk QUEUED → PENDING → RUNNING → TERMINATING → TERMINATED and end
 //     with result_state SUCCESS unless told otherwise. An Outcome picks another
 //     ending (FAILED, TIMEDOUT, CANCELED, INTERNAL_ERROR, SKIPPED); it is chosen

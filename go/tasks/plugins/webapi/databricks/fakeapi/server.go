@@ -146,12 +146,16 @@ func (s *Server) authorized(r *http.Request) bool {
 	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.Token)) == 1
 }
 
+// unauthorized answers as Databricks does: no credential is a 401 with a
+// word for a code; a token it does not accept is a 403 whose error_code is
+// the number 403 (which clients decoding a string trip over).
 func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request) {
-	msg := "Invalid access token."
 	if r.Header.Get("Authorization") == "" {
-		msg = "Credential was not sent or was of an unsupported type for this API."
+		writeError(w, http.StatusUnauthorized, "UNAUTHENTICATED", "Credential was not sent or was of an unsupported type for this API.")
+		return
 	}
-	writeError(w, http.StatusUnauthorized, "UNAUTHENTICATED", msg)
+	w.Header().Set("X-Databricks-Reason-Phrase", "Invalid access token.")
+	writeJSON(w, http.StatusForbidden, map[string]any{"error_code": http.StatusForbidden, "message": "Invalid access token."})
 }
 
 func (s *Server) record(req Request) {
@@ -474,12 +478,38 @@ func (s *Server) Run(id int64) (Run, bool) {
 
 // ErrorBody is the shape of every error answer, as Databricks sends it.
 type ErrorBody struct {
+	// ErrorCode is a word, or a number written as digits (an invalid
+	// token's 403).
 	ErrorCode string `json:"error_code"`
 	Message   string `json:"message"`
 }
 
+// UnmarshalJSON reads error_code whether Databricks sent a word or a number.
+func (e *ErrorBody) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		ErrorCode json.RawMessage `json:"error_code"`
+		Message   string          `json:"message"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	e.Message, e.ErrorCode = raw.Message, ""
+	if len(raw.ErrorCode) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(raw.ErrorCode, &e.ErrorCode); err == nil {
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(raw.ErrorCode, &n); err != nil {
+		return fmt.Errorf("error_code is neither a word nor a number: %s", raw.ErrorCode)
+	}
+	e.ErrorCode = n.String()
+	return nil
+}
+
 func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, ErrorBody{ErrorCode: code, Message: msg})
+	writeJSON(w, status, map[string]string{"error_code": code, "message": msg})
 }
 
 func malformed(w http.ResponseWriter, err error) {
