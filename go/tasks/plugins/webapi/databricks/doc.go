@@ -113,7 +113,8 @@
 // test. Error codes are words (DatabricksRunFailed, DatabricksRunTimedOut,
 // DatabricksRunCanceled, DatabricksRunSkipped, DatabricksInternalError,
 // DatabricksRunUnsuccessful, DatabricksTokenRefused, DatabricksRunNotFound,
-// DatabricksRequestRejected, BadTaskSpecification). A life-cycle state this
+// DatabricksRequestRejected, DatabricksStateNotTrusted,
+// BadTaskSpecification). A life-cycle state this
 // plugin does not know maps to Running; core.PhaseInfoRunning carries no
 // reason, so the reason naming the state travels in TaskInfo.CustomInfo
 // ("reason", next to "runId", "lifeCycleState" and "resultState"). States
@@ -131,8 +132,13 @@
 // ioutils.NewRemoteFileOutputReader and handed to the output writer.
 //
 // Swapping in for upstream. Upstream's plugin state (its
-// ResourceMetaWrapper, which holds the token) is not read: drain in-flight
-// Databricks tasks before replacing upstream's plugin with this one.
+// ResourceMetaWrapper) is read under its gob name into a type without the
+// Token field, so gob drops the token upstream stored: in-flight tasks are
+// polled and aborted with the platform's token from the default secret key.
+// Plugin state is checked against the config before any token is read or
+// sent (the host must be allowed, the secret key one the config names):
+// the state lives in the FlyteWorkflow object, not in the config; a state
+// that fails the check fails the task (DatabricksStateNotTrusted).
 // webApi has no generated flags: flytestdlib v1.16.8's pflags cannot generate
 // float64 flags (webApi.readRateLimiter.qps); the YAML keys are unchanged.
 // defaultWarehouse is kept so existing configs load, and is unused as it was

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/gob"
+	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -165,4 +167,64 @@ func TestAbortThroughWebAPIMachinery(t *testing.T) {
 	tCtx.EXPECT().TaskExecutionMetadata().Return(k.md)
 	require.NoError(t, plugin.Abort(ctx, tCtx))
 	assert.Equal(t, "CANCELED", e.onlyRun().State.ResultState)
+}
+
+// upstreamState reads testdata/upstream-v1.16.8-state.gob: the web-API
+// machinery's state with flyteplugins v1.16.8's Databricks plugin state in
+// it (its ResourceMetaWrapper under its gob name: run 9007199254740993, a
+// stored token), made by a throwaway program that registered a look-alike
+// type under that name. Its instance, "127.0.0.1:00000", is replaced by
+// host, which has the same length on loopback's ephemeral ports.
+func upstreamState(t *testing.T, host string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile("testdata/upstream-v1.16.8-state.gob")
+	require.NoError(t, err)
+	const placeholder = "127.0.0.1:00000"
+	if len(host) != len(placeholder) {
+		t.Skipf("the fake's host %q is not %d characters long", host, len(placeholder))
+	}
+	require.Contains(t, string(raw), "dapi-upstream-stored-this", "the fixture carries upstream's stored token")
+	return bytes.Replace(raw, []byte(placeholder), []byte(host), 1)
+}
+
+// A task in flight when a platform swaps upstream's plugin for ours is
+// tracked and aborted from the state upstream saved; the token upstream
+// stored is dropped on reading and never sent, logged or saved again.
+func TestUpstreamStateAfterASwap(t *testing.T) {
+	e := newEnv(t, fakeapi.Options{Manual: true})
+	k := newTask(t, taskSpec{conf: newClusterConf(nil)})
+	require.Equal(t, int64(9007199254740993), e.create(k).RunID, "the fake's first run is the fixture's")
+
+	setup := &coremocks.SetupContext{}
+	setup.EXPECT().MetricsScope().Return(promutils.NewTestScope())
+	registrar := &coremocks.ResourceRegistrar{}
+	registrar.EXPECT().RegisterResourceQuota(mock.Anything, mock.Anything, mock.Anything).Return(nil)
+	setup.EXPECT().ResourceRegistrar().Return(registrar)
+	setup.EXPECT().SecretManager().Return(secretsFor(map[string]string{databricks.DefaultTokenKey: platformToken})).Maybe()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	plugin, err := pluginmachinery.CreateRemotePlugin(databricks.PluginEntry()).LoadPlugin(ctx, setup)
+	require.NoError(t, err)
+
+	state := &stateStore{version: 1, raw: upstreamState(t, e.host)}
+	var decoded struct{ ResourceMeta interface{} }
+	_, err = state.Get(&decoded)
+	require.NoError(t, err)
+	assert.NotContains(t, fmt.Sprintf("%#v", decoded.ResourceMeta), "dapi-upstream-stored-this", "the stored token is not read")
+
+	// Polling it finds the run (with the platform's token).
+	ph := e.phase(k, decoded.ResourceMeta)
+	assert.Equal(t, core.PhaseQueued, ph.Phase())
+	require.NotEmpty(t, ph.Info().Logs)
+	assert.Contains(t, ph.Info().Logs[0].GetUri(), "9007199254740993")
+
+	// Abort through the machinery cancels the run, with the platform's token.
+	tCtx := &coremocks.TaskExecutionContext{}
+	tCtx.EXPECT().PluginStateReader().Return(state)
+	tCtx.EXPECT().TaskExecutionMetadata().Return(k.md)
+	require.NoError(t, plugin.Abort(ctx, tCtx))
+	assert.Equal(t, "CANCELED", e.onlyRun().State.ResultState)
+	for _, r := range e.api.Requests() {
+		assert.True(t, r.Authorized, "%s was sent the platform's token", r.Endpoint)
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,6 +37,9 @@ const (
 	codeTokenRefused    = "DatabricksTokenRefused"
 	codeRequestRejected = "DatabricksRequestRejected"
 	codeRunNotFound     = "DatabricksRunNotFound"
+	// codeStateNotTrusted: the saved state names a host or secret the
+	// config does not (edited state, or a config that no longer allows it).
+	codeStateNotTrusted = "DatabricksStateNotTrusted"
 )
 
 // RunMeta is the plugin state kept for a submitted run; propeller persists it
@@ -110,8 +115,22 @@ func PluginEntry() webapi.PluginEntry {
 	}
 }
 
+// upstreamRunMeta reads the plugin state flyteplugins' own Databricks
+// plugin saved (its ResourceMetaWrapper, registered under its gob name), so
+// tasks in flight when a platform swaps plugins are tracked and can be
+// aborted. Its Token field is deliberately absent: gob drops it on reading,
+// so the token upstream stored never reaches memory, logs or saved state.
+type upstreamRunMeta struct {
+	RunID              string
+	DatabricksInstance string
+}
+
+// upstreamStateName is the gob name upstream's plugin state is saved under.
+const upstreamStateName = "github.com/flyteorg/flyte/flyteplugins/go/tasks/plugins/webapi/databricks.ResourceMetaWrapper"
+
 func init() {
 	gob.Register(RunMeta{})
+	gob.RegisterName(upstreamStateName, upstreamRunMeta{})
 	pluginmachinery.PluginRegistry().RegisterRemotePlugin(PluginEntry())
 }
 
@@ -293,22 +312,38 @@ func refusedCall(e *apiError, tokenKey string) *callFailure {
 	}
 }
 
-// runMetaOf reads the plugin state; ok is false if there is none.
-func runMetaOf(m webapi.ResourceMeta) (RunMeta, bool, error) {
+// runMetaOf reads the plugin state; ok is false if there is none. State
+// from upstream's plugin is read too (its run on its instance, the token
+// from the platform's default secret key).
+func (p *Plugin) runMetaOf(m webapi.ResourceMeta) (RunMeta, bool, error) {
+	var meta RunMeta
 	switch v := m.(type) {
 	case nil:
 		return RunMeta{}, false, nil
 	case RunMeta:
-		return v, true, nil
+		meta = v
 	case *RunMeta:
 		if v == nil {
 			return RunMeta{}, false, nil
 		}
-		return *v, true, nil
+		meta = *v
+	case upstreamRunMeta:
+		id, err := strconv.ParseInt(strings.TrimSpace(v.RunID), 10, 64)
+		if err != nil {
+			return RunMeta{}, false, pluginErrors.Errorf(pluginErrors.CorruptedPluginState,
+				"plugin state from flyteplugins' Databricks plugin has run ID %q, not a number", v.RunID)
+		}
+		host, err := normalizeInstance(v.DatabricksInstance)
+		if err != nil {
+			return RunMeta{}, false, pluginErrors.Errorf(pluginErrors.CorruptedPluginState,
+				"plugin state from flyteplugins' Databricks plugin: %v", err)
+		}
+		meta = RunMeta{RunID: id, Instance: host, TokenKey: p.router.tokenKey}
 	default:
 		return RunMeta{}, false, pluginErrors.Errorf(pluginErrors.CorruptedPluginState,
 			"plugin state holds a %T, not a databricks.RunMeta", m)
 	}
+	return meta, true, nil
 }
 
 // token returns the token for a secret key outside a task context.
@@ -329,12 +364,16 @@ func (p *Plugin) token(ctx context.Context, key string) (string, error) {
 
 // Get fetches the run's state.
 func (p *Plugin) Get(ctx context.Context, gCtx webapi.GetContext) (webapi.Resource, error) {
-	meta, ok, err := runMetaOf(gCtx.ResourceMeta())
+	meta, ok, err := p.runMetaOf(gCtx.ResourceMeta())
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
 		return nil, pluginErrors.Errorf(pluginErrors.CorruptedPluginState, "no Databricks run recorded for this task")
+	}
+	if err := p.router.trusts(meta); err != nil {
+		return &runResource{RunID: meta.RunID, failure: &callFailure{verdict: verdictSystemPermanent, code: codeStateNotTrusted,
+			message: fmt.Sprintf("not polling %v: %v", meta, err)}}, nil
 	}
 	token, err := p.token(ctx, meta.TokenKey)
 	if err != nil {
@@ -370,9 +409,15 @@ func (p *Plugin) Get(ctx context.Context, gCtx webapi.GetContext) (webapi.Resour
 // Delete cancels the run. Cancelling a run that has finished or that
 // Databricks does not know is a success.
 func (p *Plugin) Delete(ctx context.Context, dCtx webapi.DeleteContext) error {
-	meta, ok, err := runMetaOf(dCtx.ResourceMeta())
+	meta, ok, err := p.runMetaOf(dCtx.ResourceMeta())
 	if err != nil || !ok {
 		return err
+	}
+	if err := p.router.trusts(meta); err != nil {
+		// Sending the token there is what must never happen; an abort that
+		// kept failing would not cancel the run either.
+		logger.Warnf(ctx, "not cancelling %v: %v", meta, err)
+		return nil
 	}
 	token, err := p.token(ctx, meta.TokenKey)
 	if err != nil {
@@ -398,7 +443,7 @@ func (p *Plugin) Status(ctx context.Context, sCtx webapi.StatusContext) (core.Ph
 		return core.PhaseInfoUndefined, pluginErrors.Errorf(pluginErrors.CorruptedPluginState,
 			"resource is a %T, not a Databricks run", sCtx.Resource())
 	}
-	meta, _, err := runMetaOf(sCtx.ResourceMeta())
+	meta, _, err := p.runMetaOf(sCtx.ResourceMeta())
 	if err != nil {
 		return core.PhaseInfoUndefined, err
 	}

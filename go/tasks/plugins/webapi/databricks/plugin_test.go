@@ -419,7 +419,7 @@ func TestSecretErrors(t *testing.T) {
 
 	// A fresh plugin that never created anything has no token for Get.
 	fresh := load(t, e.cfg, nil)
-	_, err = fresh.Get(context.Background(), getCtx(databricks.RunMeta{RunID: 1, Instance: e.host, TokenKey: "OTHER"}))
+	_, err = fresh.Get(context.Background(), getCtx(databricks.RunMeta{RunID: 1, Instance: e.host, TokenKey: databricks.DefaultTokenKey}))
 	require.Error(t, err)
 }
 

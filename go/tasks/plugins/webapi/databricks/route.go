@@ -75,6 +75,25 @@ func (r router) instance(taskInstance string) (host, note string, err error) {
 	return r.defaultInstance, note, nil
 }
 
+// trusts checks plugin state before a token is sent where it says: the
+// host must be one this config allows and the secret key one it names.
+// Plugin state lives in the FlyteWorkflow object, which is not the config;
+// whoever can edit one must not be able to send a secret anywhere.
+func (r router) trusts(m RunMeta) error {
+	if h, err := normalizeInstance(m.Instance); err != nil || h != m.Instance || !r.allowed[h] {
+		return fmt.Errorf("instance %q is not plugins.databricks.databricksInstance or in allowedInstances", m.Instance)
+	}
+	if m.TokenKey == r.tokenKey {
+		return nil
+	}
+	for _, k := range r.namespaceKeys {
+		if k == m.TokenKey {
+			return nil
+		}
+	}
+	return fmt.Errorf("secret key %q is not plugins.databricks.databricksTokenKey or a namespaceTokenKeys value", m.TokenKey)
+}
+
 // tokenKeyFor is the secret key holding the token for runs from namespace.
 func (r router) tokenKeyFor(namespace string) string {
 	if k, ok := r.namespaceKeys[namespace]; ok {

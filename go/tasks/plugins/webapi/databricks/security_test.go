@@ -276,3 +276,41 @@ func assertNoSecret(t *testing.T, s, secret string) {
 	from, to := max(0, i-200), min(len(s), i+len(secret)+50)
 	t.Errorf("secret found: ...%s...", s[from:to])
 }
+
+// Plugin state lives in the FlyteWorkflow object, not in the config: a
+// state naming a host or secret the config does not is refused before any
+// token is read or sent — polling fails the task, abort gives up.
+func TestSavedStateIsCheckedBeforeTheTokenIsSent(t *testing.T) {
+	foreign := newRecorder(t)
+	e := newEnv(t, fakeapi.Options{Manual: true}, func(c *databricks.Config) {
+		c.NamespaceTokenKeys = map[string]string{"team-a": "TEAM_A_TOKEN"}
+	})
+	for name, meta := range map[string]databricks.RunMeta{
+		"foreign host":           {RunID: 1, Instance: foreign.host(), TokenKey: databricks.DefaultTokenKey},
+		"host written otherwise": {RunID: 1, Instance: "https://" + e.host + "/", TokenKey: databricks.DefaultTokenKey},
+		"foreign secret key":     {RunID: 1, Instance: e.host, TokenKey: "SOMEONE_ELSES_TOKEN"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			res, err := e.plugin.Get(context.Background(), getCtx(meta))
+			require.NoError(t, err)
+			k := newTask(t, taskSpec{conf: newClusterConf(nil)})
+			ph, err := e.plugin.Status(context.Background(), k.statusCtx(meta, res))
+			require.NoError(t, err)
+			assert.Equal(t, core.PhasePermanentFailure, ph.Phase())
+			assert.Equal(t, "DatabricksStateNotTrusted", ph.Err().GetCode())
+			require.NoError(t, e.plugin.Delete(context.Background(), deleteCtx(meta)))
+		})
+	}
+	assert.Zero(t, foreign.count(), "the foreign host was never called")
+	assert.Empty(t, e.api.Requests(), "nothing was sent for a state that names another secret")
+
+	// The keys the config names are trusted.
+	for _, key := range []string{databricks.DefaultTokenKey, "TEAM_A_TOKEN"} {
+		// Trusted: the plugin goes on to read the secret (this plugin has no
+		// secret manager and has read no token yet, so that is as far as it
+		// gets).
+		_, err := e.plugin.Get(context.Background(), getCtx(databricks.RunMeta{RunID: 1, Instance: e.host, TokenKey: key}))
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), `no Databricks token available from secret "`+key+`"`)
+	}
+}
