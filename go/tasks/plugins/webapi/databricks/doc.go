@@ -64,19 +64,25 @@
 // state rather than an error, so the web-API machinery fails the task at
 // once instead of resubmitting it. Passing trouble (5xx, 429, timeouts,
 // dropped connections, garbled answers) is retried inside the call
-// (retry.*), and if that runs out it is returned as an error: the machinery
-// turns a Create error into a retryable failure and a Get error into a sync
-// failure counted against webApi.caching.maxSystemFailures. Retrying a
-// submission is safe because of the idempotency token: a Create repeated for
-// the same attempt, after a lost answer or a propeller restart, returns the
-// run made before.
-//
+// (retry.*). If that runs out, Databricks may or may not have created the
+// run, and the web-API machinery never calls Create again for an attempt:
+// it would fail the attempt (a user retry spent on an outage, and an orphan
+// run when the answer was the part that got lost). So Create saves the
+// submission unconfirmed (RunMeta.PendingSubmit, the body without the
+// token), the task shows Queued, and each poll submits it again: the
+// idempotency token makes Databricks return the run if it exists and
+// create it if not — exactly one run per attempt. After 30 minutes without
+// a confirmation the attempt fails as a retryable system failure
+// (DatabricksSubmitUnconfirmed); an abort meanwhile submits to learn the
+// run and cancels it. A Get error is a sync failure counted against
+// webApi.caching.maxSystemFailures.
+
 // Retries. Each call is tried at most retry.maxAttempts times. Waits grow
 // exponentially from retry.baseBackoff to retry.maxBackoff with jitter in
 // their upper half. A Retry-After is honoured (the wait is at least that
-// long); one longer than retry.maxBackoff ends the call at once with a
-// retryable error, so that no call blocks a propeller worker for long while
-// Databricks still gets the pause it asked for. Each try is bounded by
+// long); one longer than retry.maxBackoff ends the call at once (a
+// submission is then unconfirmed, see above), so that no call blocks a
+// propeller worker for long while Databricks still gets a pause. Each try is bounded by
 // httpTimeout.
 //
 // Where the run goes. The host is the task's databricksInstance only if it is
@@ -114,6 +120,7 @@
 // DatabricksRunCanceled, DatabricksRunSkipped, DatabricksInternalError,
 // DatabricksRunUnsuccessful, DatabricksTokenRefused, DatabricksRunNotFound,
 // DatabricksRequestRejected, DatabricksStateNotTrusted,
+// DatabricksSubmitUnconfirmed,
 // BadTaskSpecification). A life-cycle state this
 // plugin does not know maps to Running; core.PhaseInfoRunning carries no
 // reason, so the reason naming the state travels in TaskInfo.CustomInfo

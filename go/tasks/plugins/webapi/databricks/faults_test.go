@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	idlcore "github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/core"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core"
 	"github.com/flyteorg/flyte/flytestdlib/config"
 	"github.com/stretchr/testify/assert"
@@ -80,9 +81,11 @@ func TestFaultMatrix(t *testing.T) {
 	}
 }
 
-// TestRetriesAreBounded: a fault that outlasts the retry budget ends the call
-// with an error the machinery retries later, and the retry still finds the
-// one run the lost answer was about.
+// TestRetriesAreBounded: a fault that outlasts the retry budget ends the
+// call without failing the attempt (the machinery would fail it, orphaning a
+// run whose answer was lost, or spending a user retry on an outage): Create
+// records the unconfirmed submission, and polling submits it again with the
+// same idempotency token, which finds the one run.
 func TestRetriesAreBounded(t *testing.T) {
 	for _, kind := range []fakeapi.FaultKind{fakeapi.FaultUnavailable, fakeapi.FaultDropConnection, fakeapi.FaultMalformedJSON} {
 		t.Run(string(kind), func(t *testing.T) {
@@ -92,20 +95,69 @@ func TestRetriesAreBounded(t *testing.T) {
 			k := newTask(t, taskSpec{conf: newClusterConf(nil)})
 
 			meta, res, err := e.plugin.Create(context.Background(), k.createCtx())
-			require.Error(t, err, "out of retries: a retryable error")
-			assert.Nil(t, meta)
+			require.NoError(t, err, "out of retries: not a failure of the attempt")
 			assert.Nil(t, res)
-			assert.Contains(t, err.Error(), fmt.Sprintf("after %d attempts", attempts))
-			assert.NotContains(t, err.Error(), platformToken)
+			pending, ok := meta.(databricks.RunMeta)
+			require.True(t, ok)
+			assert.Zero(t, pending.RunID, "unconfirmed")
+			assert.NotEmpty(t, pending.PendingSubmit)
+			assert.NotContains(t, string(pending.PendingSubmit), platformToken)
 			assert.Zero(t, e.api.PendingFaults(fakeapi.EndpointSubmit), "no more than maxAttempts tries")
 			first := e.onlyRun()
 			assert.Equal(t, attempts, first.Submissions)
 
-			again := e.create(k)
-			assert.Equal(t, first.RunID, again.RunID, "the next round finds the run")
-			assert.Equal(t, attempts+1, e.onlyRun().Submissions)
+			ph := e.phase(k, pending)
+			assert.Equal(t, core.PhaseQueued, ph.Phase(), "polling confirms the run")
+			require.NotEmpty(t, ph.Info().Logs)
+			assert.Contains(t, ph.Info().Logs[0].GetUri(), fmt.Sprint(first.RunID))
+			assert.Equal(t, attempts+1, e.onlyRun().Submissions, "the same run, found again")
 		})
 	}
+}
+
+// A submission Databricks never received (busy) is made by the next poll;
+// while Databricks stays busy the task waits in Queued, and past the
+// patience the attempt fails as a retryable system failure.
+func TestUnconfirmedSubmissionWhileDatabricksIsDown(t *testing.T) {
+	e := newEnv(t, fakeapi.Options{Manual: true})
+	attempts := e.cfg.Retry.MaxAttempts
+	require.NoError(t, e.api.InjectFault(fakeapi.EndpointSubmit, fakeapi.Fault{Kind: fakeapi.FaultUnavailable}, 2*attempts))
+	k := newTask(t, taskSpec{conf: newClusterConf(nil)})
+	meta, _, err := e.plugin.Create(context.Background(), k.createCtx())
+	require.NoError(t, err)
+	assert.Empty(t, e.api.Runs())
+
+	ph := e.phase(k, meta)
+	assert.Equal(t, core.PhaseQueued, ph.Phase())
+	assert.Contains(t, ph.Reason(), "has not confirmed the submission")
+	assert.Empty(t, ph.Info().Logs, "no run, no link")
+	assert.Empty(t, e.api.Runs())
+
+	ph = e.phase(k, meta)
+	assert.Equal(t, core.PhaseQueued, ph.Phase())
+	assert.Len(t, e.api.Runs(), 1, "Databricks is back: the run is submitted")
+
+	stale := meta.(databricks.RunMeta)
+	stale.SubmitSince = time.Now().Add(-time.Hour)
+	require.NoError(t, e.api.InjectFault(fakeapi.EndpointSubmit, fakeapi.Fault{Kind: fakeapi.FaultUnavailable}, attempts))
+	ph = e.phase(k, stale)
+	assert.Equal(t, core.PhaseRetryableFailure, ph.Phase())
+	assert.Equal(t, "DatabricksSubmitUnconfirmed", ph.Err().GetCode())
+	assert.Equal(t, idlcore.ExecutionError_SYSTEM, ph.Err().GetKind())
+}
+
+// Aborting a task whose submission is unconfirmed cancels the run the
+// submission may have created: never an orphan.
+func TestAbortWithAnUnconfirmedSubmission(t *testing.T) {
+	e := newEnv(t, fakeapi.Options{Manual: true})
+	require.NoError(t, e.api.InjectFault(fakeapi.EndpointSubmit, fakeapi.Fault{Kind: fakeapi.FaultDropConnection, AfterEffect: true}, e.cfg.Retry.MaxAttempts))
+	k := newTask(t, taskSpec{conf: newClusterConf(nil)})
+	meta, _, err := e.plugin.Create(context.Background(), k.createCtx())
+	require.NoError(t, err)
+	require.Len(t, e.api.Runs(), 1, "the lost answers were about a run that exists")
+	require.NoError(t, e.plugin.Delete(context.Background(), deleteCtx(meta)))
+	run := e.onlyRun()
+	assert.Equal(t, "CANCELED", run.State.ResultState)
 }
 
 // TestRestartBetweenSubmitAndStateSaved: propeller submits, dies before it
@@ -127,19 +179,20 @@ func TestRestartBetweenSubmitAndStateSaved(t *testing.T) {
 }
 
 // TestLongRetryAfterEndsTheCall: a Retry-After beyond retry.maxBackoff is not
-// waited out inside the call; the call ends with a retryable error at once.
+// waited out inside the call; the submission is left unconfirmed, and the
+// next poll makes it.
 func TestLongRetryAfterEndsTheCall(t *testing.T) {
 	e := newEnv(t, fakeapi.Options{})
 	require.NoError(t, e.api.InjectFault(fakeapi.EndpointSubmit,
 		fakeapi.Fault{Kind: fakeapi.FaultRateLimit, RetryAfter: time.Hour}, 1))
 	k := newTask(t, taskSpec{conf: newClusterConf(nil)})
-	_, res, err := e.plugin.Create(context.Background(), k.createCtx())
-	require.Error(t, err)
+	meta, res, err := e.plugin.Create(context.Background(), k.createCtx())
+	require.NoError(t, err)
 	assert.Nil(t, res)
-	assert.Contains(t, err.Error(), "HTTP 429")
+	assert.Zero(t, meta.(databricks.RunMeta).RunID)
 	assert.Empty(t, e.api.Runs())
-	meta := e.create(k)
 	assert.Equal(t, core.PhaseSuccess, e.phase(k, meta).Phase())
+	assert.Len(t, e.api.Runs(), 1)
 }
 
 // TestPollingOutOfRetries: a poll that runs out of retries is an error (the

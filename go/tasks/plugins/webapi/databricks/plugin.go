@@ -37,6 +37,9 @@ const (
 	codeTokenRefused    = "DatabricksTokenRefused"
 	codeRequestRejected = "DatabricksRequestRejected"
 	codeRunNotFound     = "DatabricksRunNotFound"
+	// codeSubmitUnconfirmed: Databricks never confirmed a submission
+	// within submitPatience.
+	codeSubmitUnconfirmed = "DatabricksSubmitUnconfirmed"
 	// codeStateNotTrusted: the saved state names a host or secret the
 	// config does not (edited state, or a config that no longer allows it).
 	codeStateNotTrusted = "DatabricksStateNotTrusted"
@@ -46,13 +49,25 @@ const (
 // with the task's state. It names the run, the host it runs on and the secret
 // key its token is read from — never the token.
 type RunMeta struct {
-	// RunID is the Databricks run ID.
+	// RunID is the Databricks run ID; 0 while the submission is unconfirmed.
 	RunID int64
 	// Instance is the workspace host the run was submitted to.
 	Instance string
 	// TokenKey is the secret key the token for Instance is read from.
 	TokenKey string
+	// PendingSubmit is the runs/submit body (it holds no token) of a
+	// submission Databricks has not confirmed: the call failed in a way
+	// that may or may not have created the run. Polling submits it again;
+	// its idempotency token makes Databricks return the run if it exists
+	// and create it if not, so the attempt has exactly one run.
+	PendingSubmit []byte
+	// SubmitSince is when the unconfirmed submission was first tried.
+	SubmitSince time.Time
 }
+
+// submitPatience is how long polling keeps submitting an unconfirmed run
+// before the attempt fails (retryable, as a system failure).
+const submitPatience = 30 * time.Minute
 
 // String names the run for logs.
 func (m RunMeta) String() string {
@@ -70,6 +85,9 @@ type runResource struct {
 	// failure is set when the call itself decided the task's fate (the token
 	// was refused, the request rejected, the run is gone).
 	failure *callFailure
+	// unconfirmed is set while Databricks has not confirmed the submission
+	// (Message says why).
+	unconfirmed bool
 }
 
 // callFailure is a task failure decided by an API answer rather than a run
@@ -194,8 +212,17 @@ func (p *Plugin) Create(ctx context.Context, tCtx webapi.TaskExecutionContextRea
 
 	runID, err := p.client.submit(ctx, host, token, raw)
 	if err != nil {
-		if e, ok := asAPIError(err); ok && e.final() {
+		e, ok := asAPIError(err)
+		switch {
+		case ok && e.final():
 			return nil, &runResource{failure: refusedCall(e, key)}, nil
+		case ok && e.transient():
+			// The run may exist (the answer was lost) or not (Databricks was
+			// busy). Failing the attempt would either orphan it or spend a
+			// user retry on an outage; polling submits again instead, with
+			// the same idempotency token.
+			logger.Warnf(ctx, "%s: Databricks has not confirmed the submission (%v); submitting again while polling", name, err)
+			return RunMeta{Instance: host, TokenKey: key, PendingSubmit: raw, SubmitSince: p.now()}, nil, nil
 		}
 		return nil, nil, pluginErrors.Wrapf(pluginErrors.DownstreamSystemError, err, "submitting %s", name)
 	}
@@ -379,6 +406,13 @@ func (p *Plugin) Get(ctx context.Context, gCtx webapi.GetContext) (webapi.Resour
 	if err != nil {
 		return nil, err
 	}
+	if meta.RunID == 0 {
+		runID, res := p.confirmSubmission(ctx, meta, token)
+		if res != nil {
+			return res, nil
+		}
+		meta.RunID = runID
+	}
 	run, err := p.client.getRun(ctx, meta.Instance, token, meta.RunID)
 	if err != nil {
 		e, isAPI := asAPIError(err)
@@ -406,6 +440,29 @@ func (p *Plugin) Get(ctx context.Context, gCtx webapi.GetContext) (webapi.Resour
 	}, nil
 }
 
+// confirmSubmission submits an unconfirmed run again (same idempotency
+// token): it returns the run's ID, or the resource to report while
+// Databricks still does not answer (or the failure it answered with).
+func (p *Plugin) confirmSubmission(ctx context.Context, meta RunMeta, token string) (int64, *runResource) {
+	if len(meta.PendingSubmit) == 0 {
+		return 0, &runResource{failure: &callFailure{verdict: verdictSystemPermanent, code: pluginErrors.CorruptedPluginState,
+			message: "plugin state records neither a run ID nor a submission"}}
+	}
+	runID, err := p.client.submit(ctx, meta.Instance, token, meta.PendingSubmit)
+	if err == nil {
+		logger.Infof(ctx, "Databricks confirmed the submission as run %d on %s", runID, meta.Instance)
+		return runID, nil
+	}
+	if e, ok := asAPIError(err); ok && e.final() {
+		return 0, &runResource{failure: refusedCall(e, meta.TokenKey)}
+	}
+	if waited := p.now().Sub(meta.SubmitSince); waited > submitPatience {
+		return 0, &runResource{failure: &callFailure{verdict: verdictSystemRetryable, code: codeSubmitUnconfirmed,
+			message: fmt.Sprintf("Databricks at %s has not confirmed the submission for %s: %v", meta.Instance, waited.Round(time.Second), err)}}
+	}
+	return 0, &runResource{unconfirmed: true, Message: fmt.Sprintf("Databricks has not confirmed the submission yet: %v", err)}
+}
+
 // Delete cancels the run. Cancelling a run that has finished or that
 // Databricks does not know is a success.
 func (p *Plugin) Delete(ctx context.Context, dCtx webapi.DeleteContext) error {
@@ -422,6 +479,20 @@ func (p *Plugin) Delete(ctx context.Context, dCtx webapi.DeleteContext) error {
 	token, err := p.token(ctx, meta.TokenKey)
 	if err != nil {
 		return err
+	}
+	if meta.RunID == 0 {
+		// The run may exist without us knowing its ID: submitting again
+		// (idempotently) names it, and creates it only to cancel it if it
+		// did not — never an orphan.
+		runID, res := p.confirmSubmission(ctx, meta, token)
+		if res != nil {
+			if res.failure != nil {
+				logger.Warnf(ctx, "not cancelling an unconfirmed submission on %s: %s", meta.Instance, res.failure.message)
+				return nil
+			}
+			return pluginErrors.Errorf(pluginErrors.DownstreamSystemError, "cancelling: %s", res.Message)
+		}
+		meta.RunID = runID
 	}
 	err = p.client.cancelRun(ctx, meta.Instance, token, meta.RunID)
 	if e, isAPI := asAPIError(err); isAPI && (e.notFound() || e.alreadyFinished()) {

@@ -47,14 +47,20 @@ const (
 	resultCanceled     = "CANCELED"
 )
 
+// Queued versions, above the version 2 the web-API machinery reports
+// "launched" with, growing along the way (flyteadmin ignores a same-phase
+// event whose version does not grow).
+const (
+	versionUnconfirmed = 3
+	versionQueued      = 4
+)
+
 // lifeCycleRules maps the Jobs API life_cycle_state to its meaning, except
 // TERMINATED (see resultRules). A state missing here is newer than this
 // plugin and maps to unknownStateRule.
 var lifeCycleRules = map[string]rule{
-	// Above the version 2 the web-API machinery reports "launched" with:
-	// flyteadmin ignores a same-phase event whose version does not grow,
-	// and this one brings the run page link.
-	"QUEUED":           {verdict: verdictQueued, version: 3},
+	// Brings the run page link, so its event must not be dropped.
+	"QUEUED":           {verdict: verdictQueued, version: versionQueued},
 	"PENDING":          {verdict: verdictInitializing},
 	"RUNNING":          {verdict: verdictRunning},
 	"BLOCKED":          {verdict: verdictRunning, version: 1},
@@ -163,6 +169,9 @@ func phaseFor(res *runResource, info *core.TaskInfo) core.PhaseInfo {
 	if f := res.failure; f != nil {
 		return failurePhase(rule{verdict: f.verdict, code: f.code}, f.message, info)
 	}
+	if res.unconfirmed {
+		return core.PhaseInfoQueuedWithTaskInfo(versionUnconfirmed, res.Message, info)
+	}
 	r, _ := ruleFor(res.LifeCycleState, res.ResultState)
 	switch r.verdict {
 	case verdictQueued:
@@ -214,6 +223,9 @@ func runFailureMessage(res *runResource) string {
 func stateReason(res *runResource) string {
 	if res.failure != nil {
 		return res.failure.message
+	}
+	if res.unconfirmed {
+		return res.Message
 	}
 	if res.LifeCycleState == "" {
 		return "Databricks answered without a run state; treating the run as running"

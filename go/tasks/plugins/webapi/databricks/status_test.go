@@ -111,9 +111,12 @@ const launchedVersion = 2
 // QUEUED (with the run page link) must come after "launched" with a higher
 // version, or the link only shows from PENDING on.
 func TestQueuedOutranksTheLaunchedEvent(t *testing.T) {
-	ph := phaseFor(&runResource{RunID: 42, LifeCycleState: "QUEUED", RunPageURL: "https://x/run/42"}, &core.TaskInfo{})
-	assert.Equal(t, core.PhaseQueued, ph.Phase())
-	assert.Greater(t, ph.Version(), uint32(launchedVersion))
+	unconfirmed := phaseFor(&runResource{unconfirmed: true, Message: "busy"}, &core.TaskInfo{})
+	queued := phaseFor(&runResource{RunID: 42, LifeCycleState: "QUEUED", RunPageURL: "https://x/run/42"}, &core.TaskInfo{})
+	assert.Equal(t, core.PhaseQueued, unconfirmed.Phase())
+	assert.Equal(t, core.PhaseQueued, queued.Phase())
+	assert.Greater(t, unconfirmed.Version(), uint32(launchedVersion))
+	assert.Greater(t, queued.Version(), unconfirmed.Version(), "an unconfirmed submission comes before QUEUED")
 }
 
 func TestRunningStatesHaveDistinctVersions(t *testing.T) {
