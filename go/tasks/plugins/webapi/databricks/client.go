@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/flyteorg/flyte/flytestdlib/logger"
@@ -36,7 +37,16 @@ type client struct {
 	policy retryPolicy
 	// sleep waits between tries; tests replace it to observe waits.
 	sleep func(ctx context.Context, d time.Duration) error
+	// now is the clock of pauses; tests replace it.
+	now func() time.Time
+	// paused maps a host to the time.Time before which Databricks asked
+	// not to be called (a Retry-After longer than a call may wait): every
+	// call to it until then, from any task, ends at once without a request.
+	paused sync.Map
 }
+
+// maxPause caps a Retry-After pause, whatever Databricks asks.
+const maxPause = time.Hour
 
 // retryPolicy is RetryPolicy with plain durations.
 type retryPolicy struct {
@@ -61,6 +71,7 @@ func newClient(cfg *Config) *client {
 			max:         cfg.Retry.MaxBackoff.Duration,
 		},
 		sleep: sleepCtx,
+		now:   time.Now,
 	}
 }
 
@@ -186,6 +197,9 @@ func (e *apiError) alreadyFinished() bool {
 	return e.code == "INVALID_STATE" || strings.Contains(strings.ToLower(e.message), "terminal state")
 }
 
+// errPaused marks a call not made because Databricks asked for a pause.
+var errPaused = errors.New("not calling Databricks: paused")
+
 // asAPIError returns err as an *apiError, if it is one.
 func asAPIError(err error) (*apiError, bool) {
 	var e *apiError
@@ -240,6 +254,12 @@ func (c *client) cancelRun(ctx context.Context, host, token string, runID int64)
 // call makes one API call with the retry policy. body is resent unchanged on
 // every try (submit is safe to resend: it carries an idempotency token).
 func (c *client) call(ctx context.Context, op, host, token, method, path string, body []byte, out any) error {
+	if until, ok := c.paused.Load(host); ok {
+		if wait := until.(time.Time).Sub(c.now()); wait > 0 {
+			return &apiError{op: op, host: host, cause: fmt.Errorf("%w for another %v (Databricks asked with Retry-After)", errPaused, wait.Round(time.Second))}
+		}
+		c.paused.CompareAndDelete(host, until)
+	}
 	for attempt := 1; ; attempt++ {
 		err := c.once(ctx, op, host, token, method, path, body, out)
 		if err == nil {
@@ -256,8 +276,10 @@ func (c *client) call(ctx context.Context, op, host, token, method, path string,
 		wait := c.backoff(attempt)
 		if e.retryAfter > 0 {
 			if e.retryAfter > c.policy.max {
-				logger.Warnf(ctx, "%v; Databricks asks to retry after %v, longer than retry.maxBackoff %v: giving up this call",
-					e, e.retryAfter, c.policy.max)
+				pause := min(e.retryAfter, maxPause)
+				logger.Warnf(ctx, "%v; Databricks asks to retry after %v, longer than retry.maxBackoff %v: no calls to %s for %v",
+					e, e.retryAfter, c.policy.max, host, pause)
+				c.paused.Store(host, c.now().Add(pause))
 				e.attempts = attempt
 				return e
 			}

@@ -88,6 +88,25 @@ func TestRetryAfterBeyondMaxBackoffEndsCall(t *testing.T) {
 	assert.True(t, e.transient())
 	assert.Empty(t, *waits)
 	assert.EqualValues(t, 1, s.calls.Load())
+
+	// The pause holds for every call to that host until it is over.
+	now := time.Now()
+	c.now = func() time.Time { return now }
+	for _, call := range []func() error{
+		func() error { _, err := c.submit(context.Background(), s.host(), "tok", []byte(`{}`)); return err },
+		func() error { _, err := c.getRun(context.Background(), s.host(), "tok", 1); return err },
+		func() error { return c.cancelRun(context.Background(), s.host(), "tok", 1) },
+	} {
+		err := call()
+		require.Error(t, err)
+		assert.ErrorIs(t, err, errPaused)
+		e, _ := asAPIError(err)
+		assert.True(t, e.transient(), "a pause is worth waiting out")
+	}
+	assert.EqualValues(t, 1, s.calls.Load(), "no request during the pause")
+	now = now.Add(61 * time.Second)
+	_, _ = c.getRun(context.Background(), s.host(), "tok", 1)
+	assert.EqualValues(t, 2, s.calls.Load(), "called again once the pause is over")
 }
 
 func TestRetriesBoundedWithBackoff(t *testing.T) {

@@ -81,8 +81,10 @@
 // exponentially from retry.baseBackoff to retry.maxBackoff with jitter in
 // their upper half. A Retry-After is honoured (the wait is at least that
 // long); one longer than retry.maxBackoff ends the call at once (a
-// submission is then unconfirmed, see above), so that no call blocks a
-// propeller worker for long while Databricks still gets a pause. Each try is bounded by
+// submission is then unconfirmed, see above) and pauses every call to that
+// workspace, from any task, until it is over (at most an hour): no call
+// blocks a propeller worker for long, and Databricks gets the pause it
+// asked for. Each try is bounded by
 // httpTimeout.
 //
 // Where the run goes. The host is the task's databricksInstance only if it is

@@ -179,8 +179,9 @@ func TestRestartBetweenSubmitAndStateSaved(t *testing.T) {
 }
 
 // TestLongRetryAfterEndsTheCall: a Retry-After beyond retry.maxBackoff is not
-// waited out inside the call; the submission is left unconfirmed, and the
-// next poll makes it.
+// waited out inside the call; the submission is left unconfirmed, and no
+// call goes to that workspace until the pause is over (client_test checks
+// the end of the pause).
 func TestLongRetryAfterEndsTheCall(t *testing.T) {
 	e := newEnv(t, fakeapi.Options{})
 	require.NoError(t, e.api.InjectFault(fakeapi.EndpointSubmit,
@@ -191,8 +192,13 @@ func TestLongRetryAfterEndsTheCall(t *testing.T) {
 	assert.Nil(t, res)
 	assert.Zero(t, meta.(databricks.RunMeta).RunID)
 	assert.Empty(t, e.api.Runs())
-	assert.Equal(t, core.PhaseSuccess, e.phase(k, meta).Phase())
-	assert.Len(t, e.api.Runs(), 1)
+	calls := len(e.api.Requests())
+
+	// Polling honours the pause: no request, the task waits in Queued.
+	ph := e.phase(k, meta)
+	assert.Equal(t, core.PhaseQueued, ph.Phase())
+	assert.Contains(t, ph.Reason(), "Retry-After")
+	assert.Len(t, e.api.Requests(), calls, "nothing sent during the pause Databricks asked for")
 }
 
 // TestPollingOutOfRetries: a poll that runs out of retries is an error (the
