@@ -36,10 +36,7 @@ func FuzzBuildResource(f *testing.F) {
 		task.Template = kittest.ContainerTemplate("ray", s, "img:1", taskArgs...)
 		obj, err := p.BuildResource(context.Background(), kittest.New(task))
 		if err != nil {
-			code, ok := stderrors.GetErrorCode(err)
-			if !ok || code != flyteerrors.BadTaskSpecification {
-				t.Fatalf("error is not a BadTaskSpecification: %v", err)
-			}
+			requireBadSpec(t, err)
 			return
 		}
 		job := obj.(*rayv1.RayJob)
@@ -127,10 +124,7 @@ func FuzzBuildResourceFields(f *testing.F) {
 		task.Template = kittest.ContainerTemplate(ray.TaskType, kittest.Struct(t, job), "img:1", args...)
 		obj, err := p.BuildResource(context.Background(), kittest.New(task))
 		if err != nil {
-			code, ok := stderrors.GetErrorCode(err)
-			if !ok || code != flyteerrors.BadTaskSpecification {
-				t.Fatalf("error is not a BadTaskSpecification: %v", err)
-			}
+			requireBadSpec(t, err)
 			return
 		}
 		rj := obj.(*rayv1.RayJob)
@@ -187,4 +181,12 @@ func splitQuoted(line string) (words []string, ok bool) {
 		words = append(words, w.String())
 	}
 	return words, true
+}
+
+// requireBadSpec fails unless err is a BadTaskSpecification.
+func requireBadSpec(t *testing.T, err error) {
+	t.Helper()
+	if code, ok := stderrors.GetErrorCode(err); !ok || code != flyteerrors.BadTaskSpecification {
+		t.Fatalf("error is not a BadTaskSpecification: %v", err)
+	}
 }

@@ -142,16 +142,9 @@ func TestThroughWebAPIMachinery(t *testing.T) {
 // TestAbortThroughWebAPIMachinery: Abort on the machinery cancels the run.
 func TestAbortThroughWebAPIMachinery(t *testing.T) {
 	e := newEnv(t, fakeapi.Options{Manual: true})
-	setup := &coremocks.SetupContext{}
-	setup.EXPECT().MetricsScope().Return(promutils.NewTestScope())
-	registrar := &coremocks.ResourceRegistrar{}
-	registrar.EXPECT().RegisterResourceQuota(mock.Anything, mock.Anything, mock.Anything).Return(nil)
-	setup.EXPECT().ResourceRegistrar().Return(registrar)
-	setup.EXPECT().SecretManager().Return(secretsFor(map[string]string{databricks.DefaultTokenKey: platformToken})).Maybe()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	plugin, err := pluginmachinery.CreateRemotePlugin(databricks.PluginEntry()).LoadPlugin(ctx, setup)
-	require.NoError(t, err)
+	plugin := loadThroughMachinery(ctx, t)
 
 	k := newTask(t, taskSpec{conf: newClusterConf(nil)})
 	meta := e.create(k)
@@ -195,20 +188,13 @@ func TestUpstreamStateAfterASwap(t *testing.T) {
 	k := newTask(t, taskSpec{conf: newClusterConf(nil)})
 	require.Equal(t, int64(9007199254740993), e.create(k).RunID, "the fake's first run is the fixture's")
 
-	setup := &coremocks.SetupContext{}
-	setup.EXPECT().MetricsScope().Return(promutils.NewTestScope())
-	registrar := &coremocks.ResourceRegistrar{}
-	registrar.EXPECT().RegisterResourceQuota(mock.Anything, mock.Anything, mock.Anything).Return(nil)
-	setup.EXPECT().ResourceRegistrar().Return(registrar)
-	setup.EXPECT().SecretManager().Return(secretsFor(map[string]string{databricks.DefaultTokenKey: platformToken})).Maybe()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	plugin, err := pluginmachinery.CreateRemotePlugin(databricks.PluginEntry()).LoadPlugin(ctx, setup)
-	require.NoError(t, err)
+	plugin := loadThroughMachinery(ctx, t)
 
 	state := &stateStore{version: 1, raw: upstreamState(t, e.host)}
 	var decoded struct{ ResourceMeta interface{} }
-	_, err = state.Get(&decoded)
+	_, err := state.Get(&decoded)
 	require.NoError(t, err)
 	assert.NotContains(t, fmt.Sprintf("%#v", decoded.ResourceMeta), "dapi-upstream-stored-this", "the stored token is not read")
 
@@ -227,4 +213,19 @@ func TestUpstreamStateAfterASwap(t *testing.T) {
 	for _, r := range e.api.Requests() {
 		assert.True(t, r.Authorized, "%s was sent the platform's token", r.Endpoint)
 	}
+}
+
+// loadThroughMachinery loads the plugin as propeller does: through the web-API
+// machinery, with a setup context whose secret manager has the platform token.
+func loadThroughMachinery(ctx context.Context, t *testing.T) core.Plugin {
+	t.Helper()
+	setup := &coremocks.SetupContext{}
+	setup.EXPECT().MetricsScope().Return(promutils.NewTestScope())
+	registrar := &coremocks.ResourceRegistrar{}
+	registrar.EXPECT().RegisterResourceQuota(mock.Anything, mock.Anything, mock.Anything).Return(nil)
+	setup.EXPECT().ResourceRegistrar().Return(registrar)
+	setup.EXPECT().SecretManager().Return(secretsFor(map[string]string{databricks.DefaultTokenKey: platformToken})).Maybe()
+	plugin, err := pluginmachinery.CreateRemotePlugin(databricks.PluginEntry()).LoadPlugin(ctx, setup)
+	require.NoError(t, err)
+	return plugin
 }

@@ -264,30 +264,31 @@ func deepCopy(v reflect.Value) reflect.Value {
 // says is what the container gets, never a request above its limit, which
 // Kubernetes rejects.
 func mergeResources(dst *v1.ResourceRequirements, src v1.ResourceRequirements) {
-	for name, q := range src.Requests {
-		if dst.Requests == nil {
-			dst.Requests = make(v1.ResourceList, len(src.Requests))
-		}
-		dst.Requests[name] = q.DeepCopy()
-		if _, set := src.Limits[name]; !set {
-			if l, ok := dst.Limits[name]; ok && q.Cmp(l) > 0 {
-				dst.Limits[name] = q.DeepCopy()
-			}
-		}
-	}
-	for name, q := range src.Limits {
-		if dst.Limits == nil {
-			dst.Limits = make(v1.ResourceList, len(src.Limits))
-		}
-		dst.Limits[name] = q.DeepCopy()
-		if _, set := src.Requests[name]; !set {
-			if r, ok := dst.Requests[name]; ok && r.Cmp(q) > 0 {
-				dst.Requests[name] = q.DeepCopy()
-			}
-		}
-	}
+	// Requests may not exceed limits: a raised request lifts the limit
+	// (sign 1), a lowered limit drops the request (sign -1).
+	mergeQuantities(&dst.Requests, &dst.Limits, src.Requests, src.Limits, 1)
+	mergeQuantities(&dst.Limits, &dst.Requests, src.Limits, src.Requests, -1)
 	if len(src.Claims) > 0 {
 		appendUnique(reflect.ValueOf(&dst.Claims).Elem(), reflect.ValueOf(src.Claims))
+	}
+}
+
+// mergeQuantities sets the overlay's quantities (set) into dst and, for a
+// resource the overlay leaves unset on the other side, moves the other
+// side's quantity along when it is on the wrong side of the new one (its
+// comparison with the new one equals -sign).
+func mergeQuantities(dst, other *v1.ResourceList, set, otherSet v1.ResourceList, sign int) {
+	for name, q := range set {
+		if *dst == nil {
+			*dst = make(v1.ResourceList, len(set))
+		}
+		(*dst)[name] = q.DeepCopy()
+		if _, both := otherSet[name]; both {
+			continue
+		}
+		if o, ok := (*other)[name]; ok && o.Cmp(q) == -sign {
+			(*other)[name] = q.DeepCopy()
+		}
 	}
 }
 
@@ -309,16 +310,8 @@ func mergeNodeSelector(dst *v1.NodeSelector, src v1.NodeSelector) {
 	for _, b := range dst.NodeSelectorTerms {
 		for _, o := range src.NodeSelectorTerms {
 			t := *b.DeepCopy()
-			for _, e := range o.MatchExpressions {
-				if !containsEqual(reflect.ValueOf(t.MatchExpressions), reflect.ValueOf(e)) {
-					t.MatchExpressions = append(t.MatchExpressions, *e.DeepCopy())
-				}
-			}
-			for _, f := range o.MatchFields {
-				if !containsEqual(reflect.ValueOf(t.MatchFields), reflect.ValueOf(f)) {
-					t.MatchFields = append(t.MatchFields, *f.DeepCopy())
-				}
-			}
+			appendUnique(reflect.ValueOf(&t.MatchExpressions).Elem(), reflect.ValueOf(o.MatchExpressions))
+			appendUnique(reflect.ValueOf(&t.MatchFields).Elem(), reflect.ValueOf(o.MatchFields))
 			if !containsEqual(reflect.ValueOf(out), reflect.ValueOf(t)) {
 				out = append(out, t)
 			}
