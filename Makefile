@@ -15,8 +15,9 @@ test: go-fmt-check go-vet unit propeller-test
 
 ## unit: every package's tests with the race detector, integration tests
 ## included: k8s-bins builds the real kube-apiserver and etcd they run against
-## (cached outside the clone; ~9 min the first time on a machine).
-unit: k8s-bins
+## (cached outside the clone; ~9 min the first time on a machine) and
+## operator-bins the real KubeRay operator (~3 min the first time).
+unit: k8s-bins operator-bins
 	$(K8S_TEST_ENV) $(GO) test -race -count=1 $(PKGS)
 
 lint: go-lint propeller-lint

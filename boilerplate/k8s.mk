@@ -16,3 +16,9 @@ K8S_TEST_ENV := KUBEBUILDER_ASSETS=$(KUBEBUILDER_ASSETS) FLYTEDIST_TESTENV_REQUI
 ## k8s-bins: build (once per version) and link kube-apiserver and etcd into bin/k8s.
 k8s-bins:
 	bash hack/k8s/build.sh
+
+.PHONY: operator-bins
+## operator-bins: build (once per version) and link the real KubeRay operator
+## into bin/operators (hack/operators pins it; test/integration runs it).
+operator-bins:
+	bash hack/operators/build.sh

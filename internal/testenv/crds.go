@@ -20,6 +20,34 @@ type CRDFile struct {
 	Module string
 	// Path is the manifest's path inside the module.
 	Path string
+	// Dir, when set, is the module's directory: for a module another
+	// module selects (a tools module's operator, see ToolsModuleDir)
+	// rather than this repository's go.mod.
+	Dir string
+}
+
+// ToolsModuleDir returns the directory of module as the tools module in
+// <repo>/<tools> (e.g. "hack/operators") selects it, so that a test
+// installs the CRDs of exactly the operator version that module builds.
+func ToolsModuleDir(tools, module string) (string, error) {
+	dirs, err := lookupModuleDirs(mainModule)
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", module)
+	cmd.Dir = filepath.Join(dirs[mainModule], filepath.FromSlash(tools))
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("go list -m %s in %s: %w: %s", module, cmd.Dir, err, strings.TrimSpace(stderr.String()))
+	}
+	dir := strings.TrimSpace(string(out))
+	if dir == "" {
+		return "", fmt.Errorf("go list -m %s in %s: no directory (run the tools module's build first)", module, cmd.Dir)
+	}
+	return dir, nil
 }
 
 // The operators' own CRD manifests, read from the module cache at the
@@ -94,15 +122,24 @@ func lookupModuleDirs(mods ...string) (map[string]string, error) {
 func crdPaths(files []CRDFile) ([]string, error) {
 	mods := make([]string, 0, len(files))
 	for _, f := range files {
-		mods = append(mods, f.Module)
+		if f.Dir == "" {
+			mods = append(mods, f.Module)
+		}
 	}
-	dirs, err := lookupModuleDirs(mods...)
-	if err != nil {
-		return nil, err
+	dirs := map[string]string{}
+	if len(mods) > 0 {
+		var err error
+		if dirs, err = lookupModuleDirs(mods...); err != nil {
+			return nil, err
+		}
 	}
 	paths := make([]string, 0, len(files))
 	for _, f := range files {
-		p := filepath.Join(dirs[f.Module], filepath.FromSlash(f.Path))
+		dir := f.Dir
+		if dir == "" {
+			dir = dirs[f.Module]
+		}
+		p := filepath.Join(dir, filepath.FromSlash(f.Path))
 		if _, err := os.Stat(p); err != nil {
 			return nil, fmt.Errorf("CRD manifest of %s: %w", f.Module, err)
 		}

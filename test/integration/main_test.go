@@ -135,7 +135,12 @@ type harness struct {
 // for t; both stop when t ends.
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	env := testenv.Shared(t)
+	return newHarnessOn(t, testenv.Shared(t))
+}
+
+// newHarnessOn is newHarness against a control plane of the test's own.
+func newHarnessOn(t *testing.T, env *testenv.Env) *harness {
+	t.Helper()
 	taskctx.SharedStore() // sets flytestdlib's labeled-metric keys once
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
