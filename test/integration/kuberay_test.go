@@ -155,7 +155,7 @@ func TestRayJobReconciledByKubeRay(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("Finalize kept failing: %+v", err)
 		}
-		t.Logf("Finalize: %T %+v (retrying, as propeller would)", err, err)
+		t.Logf("Finalize: %+v (retrying, as propeller would)", err)
 		time.Sleep(500 * time.Millisecond)
 	}
 	deadline = time.Now().Add(time.Minute)
@@ -234,6 +234,7 @@ func startKubeRay(t *testing.T, env *testenv.Env, operator string) *syncBuffer {
 	cmd := exec.Command(operator, "--kubeconfig="+path, "--metrics-addr=0", "--health-probe-bind-address=0",
 		"--enable-leader-election=false")
 	cmd.Stdout, cmd.Stderr = logs, logs
+	dieWithTest(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting the KubeRay operator: %v", err)
 	}
