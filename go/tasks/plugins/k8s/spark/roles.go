@@ -139,12 +139,13 @@ func templateFor(role *kit.RolePod, container string) *v1.PodTemplateSpec {
 		HostUsers:                    spec.HostUsers,
 		ActiveDeadlineSeconds:        spec.ActiveDeadlineSeconds,
 	}
-	if !reflect.DeepEqual(c, v1.Container{Name: container}) {
-		t.Containers = []v1.Container{c}
-	}
-	if reflect.ValueOf(t).IsZero() {
+	if reflect.DeepEqual(c, v1.Container{Name: container}) && reflect.ValueOf(t).IsZero() {
 		return nil
 	}
+	// Always the named container: the operator tells Spark to take it as
+	// the driver's (or executors') container, as its own default template
+	// does.
+	t.Containers = []v1.Container{c}
 	return &v1.PodTemplateSpec{Spec: t}
 }
 
