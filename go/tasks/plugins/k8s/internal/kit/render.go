@@ -70,7 +70,10 @@ func parseTemplate(s string) template {
 
 // linkTemplate is one log link of a config, parsed.
 type linkTemplate struct {
-	name             string // dynamic link type; "" for static links
+	name string // dynamic link type; "" for static links
+	// dynamicURIs are a logs.templates entry's own dynamic links
+	// (dynamicTemplateUris), rendered for the link type name.
+	dynamicURIs      []template
 	displayName      template
 	displayNameRaw   string
 	uris             []template
@@ -141,6 +144,9 @@ func compileTemplatePlugin(t tasklog.TemplateLogPlugin, uris []string) linkTempl
 	}
 	for _, u := range uris {
 		lt.uris = append(lt.uris, parseTemplate(u))
+	}
+	for _, u := range t.DynamicTemplateURIs {
+		lt.dynamicURIs = append(lt.dynamicURIs, parseTemplate(u))
 	}
 	return lt
 }
@@ -266,39 +272,47 @@ func (c *compiledLogs) render(dst []*core.TaskLog, in *LogInput) []*core.TaskLog
 		v.logName, _ = v.render(parseTemplate(v.logName), &b)
 	}
 	logName := v.logName
+	var linkTypes []string
+	if lt := in.TaskTemplate.GetConfig()["link_type"]; lt != "" {
+		linkTypes = strings.Split(lt, ",")
+	}
 	for i := range c.static {
 		lt := &c.static[i]
-		name, ok := v.render(lt.displayName, &b)
-		if !ok {
-			continue
-		}
-		name += logName
-		for _, u := range lt.uris {
-			if uri, ok := v.render(u, &b); ok {
-				dst = append(dst, lt.taskLog(uri, name, in))
-			}
-		}
-	}
-	if len(c.dynamic) == 0 || in.TaskTemplate == nil {
-		return dst
-	}
-	linkTypes := in.TaskTemplate.GetConfig()["link_type"]
-	if linkTypes == "" {
-		return dst
-	}
-	v.taskConfig = in.TaskTemplate.GetConfig()
-	for _, typ := range strings.Split(linkTypes, ",") {
-		for i := range c.dynamic {
-			lt := &c.dynamic[i]
-			if lt.name != typ {
-				continue
-			}
+		if name, ok := v.render(lt.displayName, &b); ok {
+			name += logName
 			for _, u := range lt.uris {
 				if uri, ok := v.render(u, &b); ok {
-					dst = append(dst, lt.taskLog(uri, lt.displayNameRaw+in.LogName, in))
+					dst = append(dst, lt.taskLog(uri, name, in))
 				}
 			}
 		}
+		// A template's own dynamic links follow its static ones, as tasklog
+		// renders them.
+		if len(lt.dynamicURIs) > 0 {
+			dst = c.renderDynamic(dst, lt, lt.dynamicURIs, linkTypes, v, &b)
+		}
+	}
+	for i := range c.dynamic {
+		lt := &c.dynamic[i]
+		dst = c.renderDynamic(dst, lt, lt.uris, linkTypes, v, &b)
+	}
+	return dst
+}
+
+// renderDynamic appends lt's dynamic links, uris, once for each of the
+// task's link types that names it; they see the task config's variables.
+func (c *compiledLogs) renderDynamic(dst []*core.TaskLog, lt *linkTemplate, uris []template, linkTypes []string, v *vars, b *strings.Builder) []*core.TaskLog {
+	for _, typ := range linkTypes {
+		if lt.name != typ {
+			continue
+		}
+		v.taskConfig = v.in.TaskTemplate.GetConfig()
+		for _, u := range uris {
+			if uri, ok := v.render(u, b); ok {
+				dst = append(dst, lt.taskLog(uri, lt.displayNameRaw+v.in.LogName, v.in))
+			}
+		}
+		v.taskConfig = nil
 	}
 	return dst
 }

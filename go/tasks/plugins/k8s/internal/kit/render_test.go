@@ -52,6 +52,14 @@ func TestRendererMatchesTasklog(t *testing.T) {
 		"dynamic": {DynamicLogLinks: map[string]tasklog.TemplateLogPlugin{
 			"wandb": {DisplayName: "W&B", TemplateURIs: []string{"https://wandb/{{ .taskConfig.project }}/{{ .podName }}/{{ .taskConfig.missing }}"}},
 		}},
+		"templates with their own dynamic links": {Templates: []tasklog.TemplateLogPlugin{
+			{
+				Name: "vscode", DisplayName: "VS Code", TemplateURIs: []string{"https://static/{{ .podName }}/{{ .taskConfig.port }}"},
+				DynamicTemplateURIs: []string{"vscode://x:{{ .taskConfig.port }}/{{ .podName }}", "https://y/{{ .namespace }}"},
+				MessageFormat:       core.TaskLog_JSON,
+			},
+			{DisplayName: "Other", TemplateURIs: []string{"https://other/{{ .namespace }}"}},
+		}},
 		"empty": {},
 	}
 	id := &core.TaskExecutionIdentifier{
@@ -64,7 +72,7 @@ func TestRendererMatchesTasklog(t *testing.T) {
 		"full": {
 			PodName: "pod-a", Namespace: "ns", LogName: " (Driver Logs)", Start: start, Finish: start.Add(time.Minute),
 			TaskExecID: execID{id}, Vars: []Var{{Name: "rayClusterName", Value: "rc-1"}},
-			TaskTemplate: &core.TaskTemplate{Config: map[string]string{"link_type": "wandb,other", "project": "churn"}},
+			TaskTemplate: &core.TaskTemplate{Config: map[string]string{"link_type": "wandb,other,vscode", "project": "churn", "port": "8080"}},
 		},
 		"sparse":              {Namespace: "ns"},
 		"no link type":        {PodName: "p", TaskTemplate: &core.TaskTemplate{}},
