@@ -123,8 +123,12 @@ func buildRayJob(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) (*r
 }
 
 // startParams is a group's `ray start` parameters: the task's, else the
-// config's defaults, copied so neither is ever written to.
-func startParams(task, defaults map[string]string, extra int) map[string]string {
+// config's defaults, copied so neither is ever written to. Usage stats
+// follow enableUsageStats: off, every node gets disable-usage-stats; on,
+// the default parameters' disable-usage-stats (upstream's defaults carry
+// one) is dropped, so turning the switch on is enough — a task that sets
+// the parameter itself keeps it.
+func startParams(cfg *Config, task, defaults map[string]string, extra int) map[string]string {
 	src := task
 	if len(src) == 0 {
 		src = defaults
@@ -132,6 +136,11 @@ func startParams(task, defaults map[string]string, extra int) map[string]string 
 	out := make(map[string]string, len(src)+extra)
 	for k, v := range src {
 		out[k] = v
+	}
+	if !cfg.EnableUsageStats {
+		setDefault(out, paramDisableUsageStats, "true")
+	} else if len(task) == 0 {
+		delete(out, paramDisableUsageStats)
 	}
 	return out
 }
@@ -148,23 +157,17 @@ func setDefault(params map[string]string, key, value string) {
 
 // headStartParams are the head's `ray start` parameters.
 func headStartParams(cfg *Config, task map[string]string) map[string]string {
-	params := startParams(task, cfg.Defaults.HeadNode.StartParameters, 4)
+	params := startParams(cfg, task, cfg.Defaults.HeadNode.StartParameters, 4)
 	setDefault(params, paramIncludeDashboard, strconv.FormatBool(cfg.IncludeDashboard))
 	setDefault(params, paramNodeIPAddress, cfg.headIPAddress())
 	setDefault(params, paramDashboardHost, cfg.DashboardHost)
-	if !cfg.EnableUsageStats {
-		setDefault(params, paramDisableUsageStats, "true")
-	}
 	return params
 }
 
 // workerStartParams are a worker group's `ray start` parameters.
 func workerStartParams(cfg *Config, task map[string]string) map[string]string {
-	params := startParams(task, cfg.Defaults.WorkerNode.StartParameters, 2)
+	params := startParams(cfg, task, cfg.Defaults.WorkerNode.StartParameters, 2)
 	setDefault(params, paramNodeIPAddress, cfg.workerIPAddress())
-	if !cfg.EnableUsageStats {
-		setDefault(params, paramDisableUsageStats, "true")
-	}
 	return params
 }
 

@@ -217,6 +217,22 @@ func TestStartParameters(t *testing.T) {
 			wantWorker: map[string]string{"node-ip-address": "$MY_POD_IP"},
 		},
 		{
+			// Upstream's default start parameters disable usage stats
+			// themselves; the switch alone must turn them on.
+			name:       "usage stats enabled with the default start parameters",
+			cfg:        func(c *ray.Config) { c.EnableUsageStats = true },
+			wantHead:   map[string]string{"include-dashboard": "true", "node-ip-address": "$MY_POD_IP", "dashboard-host": "0.0.0.0"},
+			wantWorker: map[string]string{"node-ip-address": "$MY_POD_IP"},
+		},
+		{
+			name:       "usage stats enabled, a task that disables them keeps that",
+			cfg:        func(c *ray.Config) { c.EnableUsageStats = true },
+			head:       map[string]string{"disable-usage-stats": "true"},
+			worker:     map[string]string{"disable-usage-stats": "true"},
+			wantHead:   map[string]string{"disable-usage-stats": "true", "include-dashboard": "true", "node-ip-address": "$MY_POD_IP", "dashboard-host": "0.0.0.0"},
+			wantWorker: map[string]string{"disable-usage-stats": "true", "node-ip-address": "$MY_POD_IP"},
+		},
+		{
 			name: "deprecated node IP address",
 			cfg: func(c *ray.Config) {
 				c.DeprecatedNodeIPAddress = "10.1.1.1"

@@ -46,7 +46,8 @@ type Config struct {
 	// the task sets none.
 	Defaults DefaultConfig `json:"defaults" pflag:"-,Default configuration for ray jobs"`
 	// EnableUsageStats lets Ray report usage stats (usage-stats.ray.io);
-	// off, every node gets disable-usage-stats.
+	// off, every node gets disable-usage-stats; on, the one in the default
+	// start parameters is dropped (a task's own is kept).
 	EnableUsageStats bool `json:"enableUsageStats" pflag:",Enable usage stats for ray jobs. These stats are submitted to usage-stats.ray.io per https://docs.ray.io/en/latest/cluster/usage-stats.html"`
 	// ServiceAccount, when set, is the service account of every Ray pod,
 	// whatever the task's; a group's own k8s_pod still wins for that group.
