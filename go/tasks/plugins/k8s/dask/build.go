@@ -57,12 +57,9 @@ var serviceTypes = map[string]v1.ServiceType{
 
 // buildJob turns a task into its DaskJob.
 func buildJob(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) (*daskAPI.DaskJob, error) {
-	tmpl, err := tCtx.TaskReader().Read(ctx)
+	tmpl, err := kit.ReadTemplate(ctx, tCtx.TaskReader())
 	if err != nil {
-		return nil, errors.Wrapf(errors.MetadataAccessFailed, err, "reading the task template")
-	}
-	if tmpl == nil {
-		return nil, kit.BadSpec("task template", "", "the task template is missing")
+		return nil, err
 	}
 	job := &plugins.DaskJob{}
 	if err := kit.UnmarshalCustom(tmpl, job); err != nil {

@@ -45,12 +45,9 @@ var typeMeta = metav1.TypeMeta{Kind: "RayJob", APIVersion: rayv1.SchemeGroupVers
 // buildRayJob turns a task into its RayJob. Everything that can be checked
 // without building pods is checked first, so bad input fails cheaply.
 func buildRayJob(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) (*rayv1.RayJob, error) {
-	tmpl, err := tCtx.TaskReader().Read(ctx)
+	tmpl, err := kit.ReadTemplate(ctx, tCtx.TaskReader())
 	if err != nil {
 		return nil, err
-	}
-	if tmpl == nil {
-		return nil, kit.BadSpec("task template", "", "the task template is missing")
 	}
 	job := &plugins.RayJob{}
 	if err := kit.UnmarshalCustom(tmpl, job); err != nil {

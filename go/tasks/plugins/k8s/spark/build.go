@@ -50,12 +50,9 @@ var now = time.Now
 
 // buildApplication turns a task into its SparkApplication.
 func buildApplication(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) (*sparkv1beta2.SparkApplication, error) {
-	tmpl, err := tCtx.TaskReader().Read(ctx)
+	tmpl, err := kit.ReadTemplate(ctx, tCtx.TaskReader())
 	if err != nil {
 		return nil, err
-	}
-	if tmpl == nil {
-		return nil, kit.BadSpec("task template", "", "the task template is missing")
 	}
 	job := &plugins.SparkJob{}
 	if err := kit.UnmarshalCustom(tmpl, job); err != nil {

@@ -496,7 +496,7 @@ func TestPodTemplatesReachTheirRoles(t *testing.T) {
 		Containers: []v1.Container{
 			{
 				Name: "primary",
-				Env:  []v1.EnvVar{{Name: "TASK_ENV", Value: "driver-wins"}, {Name: "DRIVER_ONLY", Value: "1"}},
+				Env:  []v1.EnvVar{{Name: "TASK_ENV", Value: "driver-wins"}, {Name: "DRIVER_ONLY", Value: "1"}, {Name: "FLYTE_MAX_ATTEMPTS", Value: "9"}},
 				Resources: v1.ResourceRequirements{
 					Requests: v1.ResourceList{v1.ResourceEphemeralStorage: q("20Gi")},
 					Limits:   v1.ResourceList{v1.ResourceEphemeralStorage: q("20Gi")},
@@ -559,6 +559,7 @@ func TestPodTemplatesReachTheirRoles(t *testing.T) {
 	assert.Equal(t, 1, countEnv(d.Env, "TASK_ENV"), "env merged by name, not appended")
 	v, _ = env(d.Env, "DRIVER_ONLY")
 	assert.Equal(t, "1", v)
+	assert.Equal(t, 1, countEnv(d.Env, "FLYTE_MAX_ATTEMPTS"), "set by name, never twice")
 	require.NotNil(t, d.Template)
 	assert.Equal(t, "spark-kubernetes-driver", d.Template.Spec.Containers[0].Name)
 	eph := d.Template.Spec.Containers[0].Resources.Requests[v1.ResourceEphemeralStorage]

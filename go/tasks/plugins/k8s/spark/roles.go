@@ -48,7 +48,13 @@ func podSpec(role *kit.RolePod, keys roleKeys, conf map[string]string, sa string
 	spec := role.Spec
 	env := make([]v1.EnvVar, len(primary.Env), len(primary.Env)+1)
 	copy(env, primary.Env)
-	env = append(env, v1.EnvVar{Name: "FLYTE_MAX_ATTEMPTS", Value: strconv.FormatUint(uint64(maxAttempts), 10)})
+	// Set by name: a pod template that sets it too does not get it twice.
+	attempts := v1.EnvVar{Name: "FLYTE_MAX_ATTEMPTS", Value: strconv.FormatUint(uint64(maxAttempts), 10)}
+	if i := slices.IndexFunc(env, func(e v1.EnvVar) bool { return e.Name == attempts.Name }); i >= 0 {
+		env[i] = attempts
+	} else {
+		env = append(env, attempts)
+	}
 
 	out := &sparkv1beta2.SparkPodSpec{
 		Image:                         strPtr(primary.Image),
