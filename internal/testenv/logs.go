@@ -2,18 +2,20 @@ package testenv
 
 import "sync"
 
-// tailBuffer is an io.Writer that keeps only the last max bytes written: the
-// control plane's output, shown when it fails to start.
-type tailBuffer struct {
+// TailBuffer is an io.Writer, safe for concurrent use, that keeps only the
+// last max bytes written: a process's output (the control plane's, an
+// operator's), shown when something fails.
+type TailBuffer struct {
 	mu  sync.Mutex
 	max int
 	buf []byte
 }
 
-func newTailBuffer(max int) *tailBuffer { return &tailBuffer{max: max} }
+// NewTailBuffer returns a TailBuffer keeping the last max bytes.
+func NewTailBuffer(max int) *TailBuffer { return &TailBuffer{max: max} }
 
 // Write implements io.Writer.
-func (b *tailBuffer) Write(p []byte) (int, error) {
+func (b *TailBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.buf = append(b.buf, p...)
@@ -24,10 +26,10 @@ func (b *tailBuffer) Write(p []byte) (int, error) {
 }
 
 // Cap is the most the buffer keeps.
-func (b *tailBuffer) Cap() int { return b.max }
+func (b *TailBuffer) Cap() int { return b.max }
 
 // String returns what the buffer holds.
-func (b *tailBuffer) String() string {
+func (b *TailBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return string(b.buf)

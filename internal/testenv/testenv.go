@@ -42,7 +42,7 @@ type Env struct {
 
 	env           *envtest.Environment
 	reaper        *reaper
-	logs          *tailBuffer
+	logs          *TailBuffer
 	startDuration time.Duration
 	once          sync.Once
 	err           error
@@ -229,7 +229,7 @@ func start(dir string, o Options) (*Env, error) {
 	})
 
 	begin := time.Now()
-	logs := newTailBuffer(64 << 10)
+	logs := NewTailBuffer(64 << 10)
 	te := &envtest.Environment{
 		BinaryAssetsDirectory:    dir,
 		UseExistingCluster:       ptr(false), // never a real cluster, whatever USE_EXISTING_CLUSTER says

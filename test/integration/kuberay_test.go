@@ -1,17 +1,14 @@
 package integration_test
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/plugins"
 	pluginsCore "github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core"
 	rayv1 "github.com/ray-project/kuberay/ray-operator/apis/ray/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -51,20 +48,8 @@ func TestRayJobReconciledByKubeRay(t *testing.T) {
 	env := testenv.StartWithOptions(t, testenv.Options{CRDs: crds})
 	logs := startKubeRay(t, env, operator)
 
-	job := &plugins.RayJob{
-		RayCluster: &plugins.RayCluster{
-			HeadGroupSpec: &plugins.HeadGroupSpec{RayStartParams: map[string]string{"num-cpus": "1"}},
-			WorkerGroupSpec: []*plugins.WorkerGroupSpec{{
-				GroupName: "workers", Replicas: 2, MinReplicas: 1, MaxReplicas: 3,
-				RayStartParams: map[string]string{"num-cpus": "2"},
-			}},
-		},
-		RuntimeEnvYaml:           "pip:\n- numpy==2.1.0\n",
-		ShutdownAfterJobFinishes: true,
-		TtlSecondsAfterFinished:  60,
-	}
 	h := newHarnessOn(t, env)
-	e := h.newExecution(t, "ray", rayTask(t, job))
+	e := h.newExecution(t, "ray", rayTask(t, twoWorkerRayJob()))
 	ns := e.key().Namespace
 	check(t, "launch", e.handle(), round{phase: pluginsCore.PhaseQueued, reason: "task submitted to K8s"})
 
@@ -168,7 +153,7 @@ func TestRayJobReconciledByKubeRay(t *testing.T) {
 }
 
 // until runs manager rounds until the task reaches phase (a minute at most).
-func (e *execution) until(t *testing.T, phase pluginsCore.Phase, logs *syncBuffer) pluginsCore.Transition {
+func (e *execution) until(t *testing.T, phase pluginsCore.Phase, logs *testenv.TailBuffer) pluginsCore.Transition {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {
@@ -218,7 +203,7 @@ func kuberayOperator(t *testing.T) string {
 
 // startKubeRay runs the operator against env until the test ends, and
 // returns its log.
-func startKubeRay(t *testing.T, env *testenv.Env, operator string) *syncBuffer {
+func startKubeRay(t *testing.T, env *testenv.Env, operator string) *testenv.TailBuffer {
 	t.Helper()
 	cfg := env.Config
 	kc := clientcmdapi.NewConfig()
@@ -230,7 +215,7 @@ func startKubeRay(t *testing.T, env *testenv.Env, operator string) *syncBuffer {
 	if err := clientcmd.WriteToFile(*kc, path); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := testenv.NewTailBuffer(64 << 10)
 	cmd := exec.Command(operator, "--kubeconfig="+path, "--metrics-addr=0", "--health-probe-bind-address=0",
 		"--enable-leader-election=false")
 	cmd.Stdout, cmd.Stderr = logs, logs
@@ -243,27 +228,4 @@ func startKubeRay(t *testing.T, env *testenv.Env, operator string) *syncBuffer {
 		_ = cmd.Wait()
 	})
 	return logs
-}
-
-// syncBuffer is an operator's log, written by its process and read by the
-// test; it keeps the last 64 KiB.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b.Write(p)
-	if s.b.Len() > 64<<10 {
-		s.b.Next(s.b.Len() - 64<<10)
-	}
-	return len(p), nil
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -34,14 +34,10 @@ func rayTask(t *testing.T, job *plugins.RayJob) taskctx.Task {
 	}
 }
 
-// TestRayJobThroughPropeller runs a basic Ray task (a head and one worker
-// group) through propeller's manager from launch to success, this test
-// standing in for KubeRay (it writes the RayJob's status through the
-// status subresource as KubeRay does; no operator or kubelet runs), then
-// finalizes it with delete-resource-on-finalize, which deletes it.
-func TestRayJobThroughPropeller(t *testing.T) {
-	withK8sConfig(t, func(c *config.K8sPluginConfig) { c.DeleteResourceOnFinalize = true })
-	job := &plugins.RayJob{
+// twoWorkerRayJob is a head and one group of two workers, with a runtime
+// environment and shutdown after the job.
+func twoWorkerRayJob() *plugins.RayJob {
+	return &plugins.RayJob{
 		RayCluster: &plugins.RayCluster{
 			HeadGroupSpec: &plugins.HeadGroupSpec{RayStartParams: map[string]string{"num-cpus": "1"}},
 			WorkerGroupSpec: []*plugins.WorkerGroupSpec{{
@@ -53,7 +49,16 @@ func TestRayJobThroughPropeller(t *testing.T) {
 		ShutdownAfterJobFinishes: true,
 		TtlSecondsAfterFinished:  120,
 	}
-	task := rayTask(t, job)
+}
+
+// TestRayJobThroughPropeller runs a basic Ray task (a head and one worker
+// group) through propeller's manager from launch to success, this test
+// standing in for KubeRay (it writes the RayJob's status through the
+// status subresource as KubeRay does; no operator or kubelet runs), then
+// finalizes it with delete-resource-on-finalize, which deletes it.
+func TestRayJobThroughPropeller(t *testing.T) {
+	withK8sConfig(t, func(c *config.K8sPluginConfig) { c.DeleteResourceOnFinalize = true })
+	task := rayTask(t, twoWorkerRayJob())
 	task.Template.Metadata.Timeout = durationpb.New(2 * time.Hour)
 
 	h := newHarness(t)
