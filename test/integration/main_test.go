@@ -46,7 +46,6 @@ import (
 	"github.com/flyteorg/flyte/flytestdlib/logger"
 	"github.com/flyteorg/flyte/flytestdlib/promutils"
 	"github.com/flyteorg/flyte/flytestdlib/storage"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -848,12 +847,8 @@ func (e *execution) abortAndFinalize() {
 // template.
 func customStruct(t *testing.T, msg proto.Message) *structpb.Struct {
 	t.Helper()
-	raw, err := protojson.Marshal(msg)
+	s, err := taskctx.CustomStruct(msg)
 	if err != nil {
-		t.Fatal(err)
-	}
-	s := &structpb.Struct{}
-	if err := protojson.Unmarshal(raw, s); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -862,12 +857,8 @@ func customStruct(t *testing.T, msg proto.Message) *structpb.Struct {
 // objStruct is a Kubernetes value (a pod spec) as a Struct.
 func objStruct(t *testing.T, v any) *structpb.Struct {
 	t.Helper()
-	raw, err := json.Marshal(v)
+	s, err := taskctx.ObjectStruct(v)
 	if err != nil {
-		t.Fatal(err)
-	}
-	s := &structpb.Struct{}
-	if err := protojson.Unmarshal(raw, s); err != nil {
 		t.Fatal(err)
 	}
 	return s

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	daskAPI "github.com/dask/dask-kubernetes/v2023/dask_kubernetes/operator/go_client/pkg/apis/kubernetes.dask.org/v1"
+	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/core"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery"
 	pluginsCore "github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/k8s"
@@ -50,11 +51,7 @@ func (j *job) Build(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) 
 }
 
 // Phase maps the job's status to a Flyte phase with its links.
-func (j *job) Phase(ctx context.Context, pluginContext k8s.PluginContext, dj *daskAPI.DaskJob) (pluginsCore.PhaseInfo, error) {
-	tmpl, err := pluginContext.TaskReader().Read(ctx)
-	if err != nil {
-		return pluginsCore.PhaseInfoUndefined, err
-	}
+func (j *job) Phase(ctx context.Context, pluginContext k8s.PluginContext, dj *daskAPI.DaskJob, tmpl *core.TaskTemplate) (pluginsCore.PhaseInfo, error) {
 	taskLogs, err := j.links.render(GetConfig(), dj, pluginContext.TaskExecutionMetadata().GetTaskExecutionID(), tmpl)
 	if err != nil {
 		return pluginsCore.PhaseInfoUndefined, err

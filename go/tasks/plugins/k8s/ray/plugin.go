@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/core"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery"
 	pluginsCore "github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/k8s"
@@ -60,11 +61,7 @@ func (j *job) Build(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) 
 }
 
 // Phase maps the RayJob's deployment status to a Flyte phase with its links.
-func (j *job) Phase(ctx context.Context, pluginContext k8s.PluginContext, rj *rayv1.RayJob) (pluginsCore.PhaseInfo, error) {
-	tmpl, err := pluginContext.TaskReader().Read(ctx)
-	if err != nil {
-		return pluginsCore.PhaseInfoUndefined, err
-	}
+func (j *job) Phase(ctx context.Context, pluginContext k8s.PluginContext, rj *rayv1.RayJob, tmpl *core.TaskTemplate) (pluginsCore.PhaseInfo, error) {
 	info := j.links.taskInfo(GetConfig(), rj, pluginContext.TaskExecutionMetadata().GetTaskExecutionID(), tmpl)
 
 	status := &rj.Status
@@ -83,6 +80,7 @@ func (j *job) Phase(ctx context.Context, pluginContext k8s.PluginContext, rj *ra
 		rule = f.rule
 		if f.userJob {
 			var taskErr string
+			var err error
 			rule, taskErr, err = userFailure(ctx, pluginContext)
 			if err != nil {
 				return pluginsCore.PhaseInfoUndefined, err

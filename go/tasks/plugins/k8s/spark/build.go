@@ -185,21 +185,12 @@ func unionPullSecrets(lists ...[]v1.LocalObjectReference) []string {
 	var out []string
 	for _, l := range lists {
 		for _, s := range l {
-			if s.Name != "" && !containsString(out, s.Name) {
+			if s.Name != "" && !slices.Contains(out, s.Name) {
 				out = append(out, s.Name)
 			}
 		}
 	}
 	return out
-}
-
-func containsString(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func applicationType(t plugins.SparkApplication_Type) sparkv1beta2.SparkApplicationType {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/core"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery"
 	pluginsCore "github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/k8s"
@@ -51,11 +52,7 @@ func (j *job) Build(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) 
 }
 
 // Phase maps the application's state to a Flyte phase with its links.
-func (j *job) Phase(ctx context.Context, pluginContext k8s.PluginContext, app *sparkv1beta2.SparkApplication) (pluginsCore.PhaseInfo, error) {
-	tmpl, err := pluginContext.TaskReader().Read(ctx)
-	if err != nil {
-		return pluginsCore.PhaseInfoUndefined, err
-	}
+func (j *job) Phase(ctx context.Context, pluginContext k8s.PluginContext, app *sparkv1beta2.SparkApplication, tmpl *core.TaskTemplate) (pluginsCore.PhaseInfo, error) {
 	info, err := j.links.taskInfo(GetConfig(), app, pluginContext.TaskExecutionMetadata().GetTaskExecutionID(), tmpl)
 	if err != nil {
 		return pluginsCore.PhaseInfoUndefined, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/core"
 	pluginsCore "github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/k8s"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -18,9 +19,10 @@ type Job[T client.Object] interface {
 	Identity() T
 	// Build builds the resource for a task.
 	Build(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) (T, error)
-	// Phase maps the resource's status to a phase with its links; the
-	// adapter applies propeller's phase-version rule afterwards.
-	Phase(ctx context.Context, pluginContext k8s.PluginContext, obj T) (pluginsCore.PhaseInfo, error)
+	// Phase maps the resource's status to a phase with its links (tmpl is
+	// the task template, read once by the adapter, for task-config links);
+	// the adapter applies propeller's phase-version rule afterwards.
+	Phase(ctx context.Context, pluginContext k8s.PluginContext, obj T, tmpl *core.TaskTemplate) (pluginsCore.PhaseInfo, error)
 	// Terminal reports whether the operator is done with the resource.
 	Terminal(obj T) bool
 	// Finished is when a terminal resource finished.
@@ -66,7 +68,11 @@ func (a *Adapter[T]) GetTaskPhase(ctx context.Context, pluginContext k8s.PluginC
 	if err != nil {
 		return pluginsCore.PhaseInfoUndefined, err
 	}
-	phase, err := a.job.Phase(ctx, pluginContext, obj)
+	tmpl, err := pluginContext.TaskReader().Read(ctx)
+	if err != nil {
+		return pluginsCore.PhaseInfoUndefined, err
+	}
+	phase, err := a.job.Phase(ctx, pluginContext, obj, tmpl)
 	if err != nil {
 		return pluginsCore.PhaseInfoUndefined, err
 	}

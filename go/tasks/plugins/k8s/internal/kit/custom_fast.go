@@ -2,6 +2,7 @@ package kit
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -108,7 +109,7 @@ func structInto(s *structpb.Struct, m protoreflect.Message, depth int) bool {
 		if fd == nil {
 			continue // unknown fields are discarded
 		}
-		if containsNum(seen, fd.Number()) {
+		if slices.Contains(seen, fd.Number()) {
 			return false // protojson: duplicate field
 		}
 		seen = append(seen, fd.Number())
@@ -170,7 +171,7 @@ func structInto(s *structpb.Struct, m protoreflect.Message, depth int) bool {
 			}
 		default:
 			if od := fd.ContainingOneof(); od != nil {
-				if containsInt(oneofs, od.Index()) {
+				if slices.Contains(oneofs, od.Index()) {
 					return false // protojson: oneof already set
 				}
 				oneofs = append(oneofs, od.Index())
@@ -302,22 +303,4 @@ func isNullValueEnum(fd protoreflect.FieldDescriptor) bool {
 
 func isWellKnown(name protoreflect.FullName) bool {
 	return strings.HasPrefix(string(name), "google.protobuf.")
-}
-
-func containsNum(list []protoreflect.FieldNumber, n protoreflect.FieldNumber) bool {
-	for _, x := range list {
-		if x == n {
-			return true
-		}
-	}
-	return false
-}
-
-func containsInt(list []int, n int) bool {
-	for _, x := range list {
-		if x == n {
-			return true
-		}
-	}
-	return false
 }

@@ -4,13 +4,11 @@
 package kittest
 
 import (
-	"encoding/json"
 	"testing"
 
 	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/core"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/flytek8s/config"
 	"github.com/flyteorg/flyte/flytestdlib/logger"
-	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
@@ -35,29 +33,24 @@ func New(task Task) *Context { return taskctx.New(task) }
 // Struct converts a proto message into the custom Struct flytekit sends.
 func Struct(t testing.TB, msg proto.Message) *structpb.Struct {
 	t.Helper()
-	raw, err := protojson.Marshal(msg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &structpb.Struct{}
-	if err := protojson.Unmarshal(raw, s); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return must(t)(taskctx.CustomStruct(msg))
 }
 
 // ObjStruct converts any JSON-marshalable value (a v1.PodSpec) into a Struct.
 func ObjStruct(t testing.TB, obj any) *structpb.Struct {
 	t.Helper()
-	raw, err := json.Marshal(obj)
-	if err != nil {
-		t.Fatal(err)
+	return must(t)(taskctx.ObjectStruct(obj))
+}
+
+// must fails t on a conversion error.
+func must(t testing.TB) func(*structpb.Struct, error) *structpb.Struct {
+	return func(s *structpb.Struct, err error) *structpb.Struct {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
 	}
-	s := &structpb.Struct{}
-	if err := protojson.Unmarshal(raw, s); err != nil {
-		t.Fatal(err)
-	}
-	return s
 }
 
 // ContainerTemplate is a task template with a container target.
