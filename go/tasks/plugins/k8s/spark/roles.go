@@ -49,12 +49,7 @@ func podSpec(role *kit.RolePod, keys roleKeys, conf map[string]string, sa string
 	env := make([]v1.EnvVar, len(primary.Env), len(primary.Env)+1)
 	copy(env, primary.Env)
 	// Set by name: a pod template that sets it too does not get it twice.
-	attempts := v1.EnvVar{Name: "FLYTE_MAX_ATTEMPTS", Value: strconv.FormatUint(uint64(maxAttempts), 10)}
-	if i := slices.IndexFunc(env, func(e v1.EnvVar) bool { return e.Name == attempts.Name }); i >= 0 {
-		env[i] = attempts
-	} else {
-		env = append(env, attempts)
-	}
+	env = kit.WithEnv(env, v1.EnvVar{Name: "FLYTE_MAX_ATTEMPTS", Value: strconv.FormatUint(uint64(maxAttempts), 10)})
 
 	out := &sparkv1beta2.SparkPodSpec{
 		Image:                         strPtr(primary.Image),

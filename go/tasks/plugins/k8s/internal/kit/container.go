@@ -1,27 +1,29 @@
 package kit
 
-import v1 "k8s.io/api/core/v1"
+import (
+	"slices"
 
-// SetEnv sets environment variables on a container by name: a variable the
-// container already has is replaced in place, a new one is appended. It
-// never leaves two variables with one name.
+	v1 "k8s.io/api/core/v1"
+)
+
+// SetEnv sets environment variables on a container by name (see
+// WithEnv). It never leaves two variables with one name.
 func SetEnv(c *v1.Container, vars ...v1.EnvVar) {
-	for _, v := range vars {
-		if i := indexEnv(c.Env, v.Name); i >= 0 {
-			c.Env[i] = v
-			continue
-		}
-		c.Env = append(c.Env, v)
-	}
+	c.Env = WithEnv(c.Env, vars...)
 }
 
-func indexEnv(env []v1.EnvVar, name string) int {
-	for i := range env {
-		if env[i].Name == name {
-			return i
+// WithEnv sets vars in env by name: a variable env already has is replaced
+// in place, a new one appended. It returns the list, which shares memory
+// with env as append does.
+func WithEnv(env []v1.EnvVar, vars ...v1.EnvVar) []v1.EnvVar {
+	for _, v := range vars {
+		if i := slices.IndexFunc(env, func(e v1.EnvVar) bool { return e.Name == v.Name }); i >= 0 {
+			env[i] = v
+			continue
 		}
+		env = append(env, v)
 	}
-	return -1
+	return env
 }
 
 // SetPorts sets container ports by name (unnamed ports by number and

@@ -178,13 +178,8 @@ var taskKeys = []string{
 }
 
 func (s *Server) submit(w http.ResponseWriter, r *http.Request, version string) {
-	if r.Method != http.MethodPost {
-		methodNotAllowed(w, r)
-		return
-	}
-	body, err := decodeObject(r)
-	if err != nil {
-		malformed(w, err)
+	body, ok := postedObject(w, r)
+	if !ok {
 		return
 	}
 	name, token, msg := validateSubmit(body)
@@ -364,13 +359,8 @@ type runJSON struct {
 }
 
 func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		methodNotAllowed(w, r)
-		return
-	}
-	body, err := decodeObject(r)
-	if err != nil {
-		malformed(w, err)
+	body, ok := postedObject(w, r)
+	if !ok {
 		return
 	}
 	n, isNum := body["run_id"].(json.Number)
@@ -510,6 +500,22 @@ func (e *ErrorBody) UnmarshalJSON(b []byte) error {
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, map[string]string{"error_code": code, "message": msg})
+}
+
+// postedObject reads a POST request's JSON object body; on a wrong method
+// or a body that is not an object it answers as Databricks does and ok is
+// false.
+func postedObject(w http.ResponseWriter, r *http.Request) (body map[string]any, ok bool) {
+	if r.Method != http.MethodPost {
+		methodNotAllowed(w, r)
+		return nil, false
+	}
+	body, err := decodeObject(r)
+	if err != nil {
+		malformed(w, err)
+		return nil, false
+	}
+	return body, true
 }
 
 func malformed(w http.ResponseWriter, err error) {
