@@ -289,19 +289,19 @@ func (c *compiledLogs) render(dst []*core.TaskLog, in *LogInput) []*core.TaskLog
 		// A template's own dynamic links follow its static ones, as tasklog
 		// renders them.
 		if len(lt.dynamicURIs) > 0 {
-			dst = c.renderDynamic(dst, lt, lt.dynamicURIs, linkTypes, v, &b)
+			dst = renderDynamic(dst, lt, lt.dynamicURIs, linkTypes, v, &b)
 		}
 	}
 	for i := range c.dynamic {
 		lt := &c.dynamic[i]
-		dst = c.renderDynamic(dst, lt, lt.uris, linkTypes, v, &b)
+		dst = renderDynamic(dst, lt, lt.uris, linkTypes, v, &b)
 	}
 	return dst
 }
 
 // renderDynamic appends lt's dynamic links, uris, once for each of the
 // task's link types that names it; they see the task config's variables.
-func (c *compiledLogs) renderDynamic(dst []*core.TaskLog, lt *linkTemplate, uris []template, linkTypes []string, v *vars, b *strings.Builder) []*core.TaskLog {
+func renderDynamic(dst []*core.TaskLog, lt *linkTemplate, uris []template, linkTypes []string, v *vars, b *strings.Builder) []*core.TaskLog {
 	for _, typ := range linkTypes {
 		if lt.name != typ {
 			continue
