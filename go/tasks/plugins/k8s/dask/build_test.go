@@ -493,3 +493,15 @@ func TestBuildIdentityResource(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, metav1.TypeMeta{Kind: "DaskJob", APIVersion: "kubernetes.dask.org/v1"}, job.TypeMeta)
 }
+
+// Every Dask pod runs as the execution's run-as service account, over the
+// task metadata's.
+func TestRunAsServiceAccountReachesEveryPod(t *testing.T) {
+	task := daskTask(t, basicJob())
+	task.ServiceAccount = "metadata-sa"
+	task.Template.SecurityContext = &core.SecurityContext{RunAs: &core.Identity{K8SServiceAccount: "run-as-sa"}}
+	job := build(t, task)
+	assert.Equal(t, "run-as-sa", job.Spec.Job.Spec.ServiceAccountName, "runner")
+	assert.Equal(t, "run-as-sa", job.Spec.Cluster.Spec.Scheduler.Spec.ServiceAccountName, "scheduler")
+	assert.Equal(t, "run-as-sa", job.Spec.Cluster.Spec.Worker.Spec.ServiceAccountName, "workers")
+}

@@ -13,7 +13,7 @@ import (
 )
 
 // runnerLogName is appended to each log template's display name.
-const runnerLogName = " (Dask Runner Logs)"
+var runnerLogName = kit.LogName("Dask Runner Logs")
 
 // Extra log-template variables, for the log and the dashboard templates.
 const (

@@ -85,8 +85,8 @@ func TestLinks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			links := byName(taskLogs(t, nil, tt.job()))
-			require.Contains(t, links, "Logs (Dask Runner Logs)")
-			assert.Equal(t, tt.runner, links["Logs (Dask Runner Logs)"].GetUri())
+			require.Contains(t, links, "Logs(Dask Runner Logs)")
+			assert.Equal(t, tt.runner, links["Logs(Dask Runner Logs)"].GetUri())
 			if tt.dashboard == "" {
 				assert.NotContains(t, links, "Dask Dashboard")
 				assert.Len(t, links, 1)
@@ -104,7 +104,7 @@ func TestNoDashboardUnlessConfigured(t *testing.T) {
 	setDask(t, linksConfig(nil))
 	links := taskLogs(t, nil, runningJob())
 	require.Len(t, links, 1)
-	assert.Equal(t, "Logs (Dask Runner Logs)", links[0].GetName())
+	assert.Equal(t, "Logs(Dask Runner Logs)", links[0].GetName())
 }
 
 func TestDashboardWithoutDisplayName(t *testing.T) {
@@ -117,7 +117,7 @@ func TestDashboardWithoutDisplayName(t *testing.T) {
 func TestDefaultConfigLinksTheRunnerInTheKubernetesDashboard(t *testing.T) {
 	links := taskLogs(t, nil, runningJob())
 	require.Len(t, links, 1)
-	assert.Equal(t, "Kubernetes Logs (Dask Runner Logs)", links[0].GetName())
+	assert.Equal(t, "Kubernetes Logs(Dask Runner Logs)", links[0].GetName())
 	assert.Equal(t, "http://localhost:30082/#!/log/flyteproject-development/"+jobName+"-runner/pod?namespace=flyteproject-development", links[0].GetUri())
 }
 
@@ -136,6 +136,6 @@ func TestDynamicLinks(t *testing.T) {
 	tmpl := daskTask(t, basicJob()).Template
 	tmpl.Config = map[string]string{"link_type": "vscode", "port": "8080"}
 	links := byName(taskLogs(t, tmpl, runningJob()))
-	require.Contains(t, links, "VS Code (Dask Runner Logs)")
-	assert.Equal(t, "https://"+jobName+"-runner.flyteproject-development:8080/", links["VS Code (Dask Runner Logs)"].GetUri())
+	require.Contains(t, links, "VS Code(Dask Runner Logs)")
+	assert.Equal(t, "https://"+jobName+"-runner.flyteproject-development:8080/", links["VS Code(Dask Runner Logs)"].GetUri())
 }

@@ -81,10 +81,7 @@ func buildRayJob(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) (*r
 		return nil, kit.BadSpec("task container", taskPod.PrimaryName, "the task pod has no primary container")
 	}
 	entrypoint := shellJoin(primary.Command, primary.Args)
-	sa := taskPod.Spec.ServiceAccountName
-	if cfg.ServiceAccount != "" {
-		sa = cfg.ServiceAccount
-	}
+	sa := taskPod.ServiceAccount(cfg.ServiceAccount)
 
 	head, err := headGroup(cfg, taskPod, cluster.GetHeadGroupSpec(), sa)
 	if err != nil {

@@ -873,3 +873,26 @@ func TestHeadOnly(t *testing.T) {
 	assert.Equal(t, "ray-head", job.Spec.RayClusterSpec.HeadGroupSpec.Template.Spec.Containers[0].Name)
 	assert.Equal(t, "true", job.Spec.RayClusterSpec.HeadGroupSpec.RayStartParams["disable-usage-stats"])
 }
+
+// The execution's run-as service account is the identity of every Ray pod
+// (head, workers, submitter), over the task metadata's; the config's
+// serviceAccount still wins over both.
+func TestRunAsServiceAccountReachesEveryPod(t *testing.T) {
+	task := rayTask(t, basicJob())
+	task.ServiceAccount = "metadata-sa"
+	task.Template.SecurityContext = &core.SecurityContext{RunAs: &core.Identity{K8SServiceAccount: "run-as-sa"}}
+	check := func(rj *rayv1.RayJob, want string) {
+		t.Helper()
+		assert.Equal(t, want, rj.Spec.RayClusterSpec.HeadGroupSpec.Template.Spec.ServiceAccountName, "head")
+		for _, g := range rj.Spec.RayClusterSpec.WorkerGroupSpecs {
+			assert.Equal(t, want, g.Template.Spec.ServiceAccountName, "worker group %s", g.GroupName)
+		}
+		assert.Equal(t, want, rj.Spec.SubmitterPodTemplate.Spec.ServiceAccountName, "submitter")
+	}
+	check(mustBuild(t, task), "run-as-sa")
+
+	cfg := defaultConfig()
+	cfg.ServiceAccount = "platform-sa"
+	withConfig(t, cfg)
+	check(mustBuild(t, task), "platform-sa")
+}

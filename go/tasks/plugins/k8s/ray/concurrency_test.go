@@ -65,7 +65,14 @@ func TestConcurrentBuildLeavesConfigUnchanged(t *testing.T) {
 	}
 	jobs := []*plugins.RayJob{basicJob(), autoscalingJob(), bareJob(), {}}
 	withOverlay := basicJob()
-	withOverlay.RayCluster.HeadGroupSpec.K8SPod = overlay
+	headOverlay := &core.K8SPod{
+		Metadata: overlay.GetMetadata(),
+		PodSpec: kittest.ObjStruct(t, &v1.PodSpec{
+			Containers:  []v1.Container{{Name: "ray-head", Env: []v1.EnvVar{{Name: "MY_POD_IP", Value: "x"}}}},
+			Tolerations: []v1.Toleration{{Key: "o", Operator: v1.TolerationOpExists}},
+		}),
+	}
+	withOverlay.RayCluster.HeadGroupSpec.K8SPod = headOverlay
 	withOverlay.RayCluster.WorkerGroupSpec[0].K8SPod = overlay
 	jobs = append(jobs, withOverlay)
 

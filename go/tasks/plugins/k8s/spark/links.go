@@ -18,11 +18,11 @@ const (
 )
 
 // Log names of the links, appended to each template's display name.
-const (
-	logNameDriver  = "(Driver Logs)"
-	logNameUser    = "(User Logs)"
-	logNameSystem  = "(System Logs)"
-	logNameAllUser = "(Spark-Submit/All User Logs)"
+var (
+	logNameDriver  = kit.LogName("Driver Logs")
+	logNameUser    = kit.LogName("User Logs")
+	logNameSystem  = kit.LogName("System Logs")
+	logNameAllUser = kit.LogName("Spark-Submit/All User Logs")
 )
 
 // linkers cache one initialised log plugin per log config.

@@ -79,3 +79,14 @@ func unix(t time.Time) int64 {
 	}
 	return t.Unix()
 }
+
+// LogName is the suffix a role's links get after each template's display
+// name, upstream's rule for every plugin: "Kubernetes Logs" for the Dask
+// runner reads "Kubernetes Logs(Dask Runner Logs)". Platforms match these
+// names, so they are part of the drop-in surface.
+func LogName(label string) string {
+	if label == "" {
+		return ""
+	}
+	return "(" + label + ")"
+}

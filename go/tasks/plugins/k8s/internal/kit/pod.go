@@ -42,7 +42,7 @@ func BuildTaskPod(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) (*
 				return nil, err
 			}
 			if restoreArgs(spec, primary, tmpl.GetContainer().GetArgs(), n) {
-				return &TaskPod{Spec: spec, Meta: meta, PrimaryName: primary, metadata: tCtx.TaskExecutionMetadata()}, nil
+				return newTaskPod(spec, meta, primary, tCtx.TaskExecutionMetadata()), nil
 			}
 		}
 	}
@@ -50,7 +50,31 @@ func BuildTaskPod(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) (*
 	if err != nil {
 		return nil, err
 	}
-	return &TaskPod{Spec: spec, Meta: meta, PrimaryName: primary, metadata: tCtx.TaskExecutionMetadata()}, nil
+	return newTaskPod(spec, meta, primary, tCtx.TaskExecutionMetadata()), nil
+}
+
+func newTaskPod(spec *v1.PodSpec, meta *metav1.ObjectMeta, primary string, md pluginsCore.TaskExecutionMetadata) *TaskPod {
+	// Flyte's pod building names the metadata's service account and ignores
+	// the execution's run-as one (securityContext.runAs.k8sServiceAccount),
+	// which is the identity the platform gave this run: every role pod of
+	// every plugin runs as it.
+	sc := md.GetSecurityContext()
+	if sa := sc.GetRunAs().GetK8SServiceAccount(); sa != "" {
+		spec.ServiceAccountName = sa
+	}
+	return &TaskPod{Spec: spec, Meta: meta, PrimaryName: primary, metadata: md}
+}
+
+// ServiceAccount is the service account of the task's pods, one rule for
+// every plugin: the plugin config's override when set, else the
+// execution's run-as service account, else the task pod's (its pod
+// template's, else the task metadata's). A role's own pod template still
+// wins for that role (it is merged after).
+func (t *TaskPod) ServiceAccount(override string) string {
+	if override != "" {
+		return override
+	}
+	return t.Spec.ServiceAccountName
 }
 
 // toTaskPodSpec is Flyte's pod building, non-interruptible.
@@ -154,8 +178,9 @@ func (t *TaskPod) Role(opts RoleOptions) (*RolePod, error) {
 			return nil, err
 		}
 		if overlay != nil {
-			if name := opts.Overlay.GetPrimaryContainerName(); name != "" && name != primary {
-				renameContainer(overlay.Containers, name, primary)
+			t.mapPrimary(overlay, opts.Overlay.GetPrimaryContainerName(), primary)
+			if err := checkOverlayContainers(spec, overlay, opts.OverlayField, primary); err != nil {
+				return nil, err
 			}
 			MergePodSpec(spec, overlay)
 			// Resources the overlay requests (GPUs) get their platform
@@ -193,6 +218,56 @@ func (t *TaskPod) Labels() map[string]string {
 func (t *TaskPod) Annotations() map[string]string {
 	_, annotations := t.metaSources()
 	return MergeMaps(annotations...)
+}
+
+// mapPrimary renames the overlay's container for the task's primary
+// container to the role's primary name: the one the overlay names as
+// primary_container_name, else one named like the task's primary container
+// (a pod template written for the task, reused for a role), unless the
+// overlay already addresses the role's container by its own name.
+func (t *TaskPod) mapPrimary(overlay *v1.PodSpec, named, primary string) {
+	if named != "" {
+		if named != primary {
+			renameContainer(overlay.Containers, named, primary)
+		}
+		return
+	}
+	if t.PrimaryName == primary || hasContainer(overlay.Containers, primary) {
+		return
+	}
+	renameContainer(overlay.Containers, t.PrimaryName, primary)
+}
+
+// checkOverlayContainers rejects an overlay container that matches no
+// container of the role's pod and has no image: merged, it would be an
+// extra container Kubernetes refuses, so the operator could never create
+// the pod.
+func checkOverlayContainers(base, overlay *v1.PodSpec, field, primary string) error {
+	for _, lists := range []struct {
+		name          string
+		base, overlay []v1.Container
+	}{
+		{"containers", base.Containers, overlay.Containers},
+		{"initContainers", base.InitContainers, overlay.InitContainers},
+	} {
+		for i := range lists.overlay {
+			c := &lists.overlay[i]
+			if c.Image == "" && !hasContainer(lists.base, c.Name) {
+				return BadSpecf(field+".podSpec."+lists.name+".name", c.Name,
+					"matches no container of the pod (the primary one is %q) and sets no image", primary)
+			}
+		}
+	}
+	return nil
+}
+
+func hasContainer(containers []v1.Container, name string) bool {
+	for i := range containers {
+		if containers[i].Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 func renameContainer(containers []v1.Container, from, to string) {
