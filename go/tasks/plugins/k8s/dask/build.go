@@ -7,13 +7,10 @@ import (
 	"strings"
 
 	daskAPI "github.com/dask/dask-kubernetes/v2023/dask_kubernetes/operator/go_client/pkg/apis/kubernetes.dask.org/v1"
-	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/core"
 	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/plugins"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/errors"
 	pluginsCore "github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core"
-	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/flytek8s"
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
@@ -78,11 +75,11 @@ func buildJob(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) (*dask
 	meta := tCtx.TaskExecutionMetadata()
 	// Parse what the task asks for before the expensive pod building, so a
 	// bad quantity fails fast.
-	schedulerRes, err := customResources("custom.scheduler.resources", job.GetScheduler().GetResources(), meta)
+	schedulerRes, err := kit.CustomResources("custom.scheduler.resources", job.GetScheduler().GetResources(), meta)
 	if err != nil {
 		return nil, err
 	}
-	workerRes, err := customResources("custom.workers.resources", workers.GetResources(), meta)
+	workerRes, err := kit.CustomResources("custom.workers.resources", workers.GetResources(), meta)
 	if err != nil {
 		return nil, err
 	}
@@ -202,68 +199,4 @@ func schedulerServiceType(cfg *Config) (v1.ServiceType, error) {
 	return "", errors.Errorf(errors.PluginInitializationFailed,
 		"plugins.dask.schedulerServiceType %q is not a Service type the Dask scheduler can use (NodePort, ClusterIP, LoadBalancer)",
 		cfg.SchedulerServiceType)
-}
-
-// customResources turns a role's resources from the custom proto into
-// Kubernetes requirements the way Flyte treats a container's: requests
-// default to limits and limits to requests, missing cpu and memory come from
-// the platform defaults, and the platform limits clamp everything. It
-// returns nil when the proto sets nothing, so the role keeps the task's.
-func customResources(field string, res *core.Resources, meta pluginsCore.TaskExecutionMetadata) (*v1.ResourceRequirements, error) {
-	if len(res.GetRequests()) == 0 && len(res.GetLimits()) == 0 {
-		return nil, nil
-	}
-	requests, err := resourceList(field+".requests", res.GetRequests())
-	if err != nil {
-		return nil, err
-	}
-	limits, err := resourceList(field+".limits", res.GetLimits())
-	if err != nil {
-		return nil, err
-	}
-	if len(requests) == 0 && len(limits) == 0 {
-		return nil, nil
-	}
-	// ApplyResourceOverrides writes missing defaults into the platform
-	// requests it is given; hand it a copy so the shared value stays as is.
-	platform := v1.ResourceRequirements{}
-	if p := meta.GetPlatformResources(); p != nil {
-		platform = *p.DeepCopy()
-	}
-	out := flytek8s.ApplyResourceOverrides(v1.ResourceRequirements{Requests: requests, Limits: limits}, platform, true)
-	return &out, nil
-}
-
-// resourceList parses resource entries as Flyte does for a task's container
-// (cpu, memory, gpu as nvidia.com/gpu, ephemeral storage; zero means unset),
-// but names the entry and the value when a quantity is bad.
-func resourceList(field string, entries []*core.Resources_ResourceEntry) (v1.ResourceList, error) {
-	if len(entries) == 0 {
-		return nil, nil
-	}
-	out := make(v1.ResourceList, len(entries))
-	for _, e := range entries {
-		name, ok := resourceNames[e.GetName()]
-		if !ok {
-			continue
-		}
-		q, err := resource.ParseQuantity(e.GetValue())
-		if err != nil {
-			return nil, kit.BadSpec(field+"."+strings.ToLower(e.GetName().String()), e.GetValue(), "not a Kubernetes quantity")
-		}
-		if q.Sign() < 0 {
-			return nil, kit.BadSpec(field+"."+strings.ToLower(e.GetName().String()), e.GetValue(), "a resource cannot be negative")
-		}
-		if !q.IsZero() {
-			out[name] = q
-		}
-	}
-	return out, nil
-}
-
-var resourceNames = map[core.Resources_ResourceName]v1.ResourceName{
-	core.Resources_CPU:               v1.ResourceCPU,
-	core.Resources_MEMORY:            v1.ResourceMemory,
-	core.Resources_GPU:               flytek8s.ResourceNvidiaGPU,
-	core.Resources_EPHEMERAL_STORAGE: v1.ResourceEphemeralStorage,
 }

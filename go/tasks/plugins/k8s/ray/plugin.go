@@ -81,7 +81,7 @@ func (j *job) Phase(ctx context.Context, pluginContext k8s.PluginContext, rj *ra
 		if f.userJob {
 			var taskErr string
 			var err error
-			rule, taskErr, err = userFailure(ctx, pluginContext)
+			rule, taskErr, err = kit.ClassifyByErrorFile(ctx, pluginContext, userFailure)
 			if err != nil {
 				return pluginsCore.PhaseInfoUndefined, err
 			}

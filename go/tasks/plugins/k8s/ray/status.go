@@ -1,16 +1,20 @@
 package ray
 
 import (
-	"context"
-	stderrors "errors"
-
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/errors"
-	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/ioutils"
-	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/k8s"
 	rayv1 "github.com/ray-project/kuberay/ray-operator/apis/ray/v1"
 
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/internal/kit"
 )
+
+// userFailure classifies a failure of the user's code by the task's error
+// file: RECOVERABLE is a retryable failure, NON_RECOVERABLE a permanent
+// one. Without an error file the failure is retryable, as the error reader
+// itself treats a missing file.
+var userFailure = func() kit.ErrorFileOptions {
+	rule := kit.Rule{Outcome: kit.RetryableFailure, Code: errors.TaskFailedWithError, Reason: "Ray job failed", Cleanup: true}
+	return kit.ErrorFileOptions{Present: rule, Absent: rule}
+}()
 
 // operator names KubeRay in reasons for states it reports that this plugin
 // does not know.
@@ -118,42 +122,6 @@ func classifyFailure(status *rayv1.RayJobStatus) failure {
 		row = unknownReasonRow
 	}
 	return row[stageOf(status.JobStatus)]
-}
-
-// userFailure classifies a failure of the user's code by the task's error
-// file, read the way propeller reads it: RECOVERABLE is a retryable
-// failure, NON_RECOVERABLE a permanent one. Without an error file (the
-// process crashed or was killed before writing one) the failure is
-// retryable, as the error reader itself treats a missing file.
-func userFailure(ctx context.Context, pluginContext k8s.PluginContext) (kit.Rule, string, error) {
-	rule := kit.Rule{Outcome: kit.RetryableFailure, Code: errors.TaskFailedWithError, Reason: "Ray job failed", Cleanup: true}
-	reader := ioutils.NewRemoteFileOutputReader(ctx, pluginContext.DataStore(), pluginContext.OutputWriter(), 0)
-	exists, err := reader.IsError(ctx)
-	if stderrors.Is(err, ioutils.ErrRemoteFileExceedsMaxSize) {
-		// Reading it will never work; retrying this round would loop.
-		return rule, "its error file is too large to read", nil
-	}
-	if err != nil || !exists {
-		return rule, "", err
-	}
-	taskErr, err := reader.ReadError(ctx)
-	if err != nil {
-		return rule, "", err
-	}
-	if !taskErr.IsRecoverable {
-		rule.Outcome = kit.PermanentFailure
-	}
-	var detail string
-	if e := taskErr.ExecutionError; e != nil {
-		detail = e.GetCode()
-		if msg := e.GetMessage(); msg != "" {
-			if detail != "" {
-				detail += ": "
-			}
-			detail += msg
-		}
-	}
-	return rule, detail, nil
 }
 
 // failureDetail is KubeRay's account of a failure: "[reason] message".
