@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery"
 	pluginsCore "github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core"
@@ -23,6 +24,7 @@ import (
 
 	_ "github.com/flytedist/flyteplugins/cmd/flytepropeller/plugins"
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/dask"
+	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/kfoperators/kf"
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/ray"
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/spark"
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/webapi/databricks"
@@ -63,9 +65,9 @@ func TestK8sPluginsAreOursAndUpstreams(t *testing.T) {
 		"container":  upstream + "k8s/pod",
 		"sidecar":    upstream + "k8s/pod",
 		"pod":        upstream + "k8s/pod",
-		"mpi":        upstream + "k8s/kfoperators/mpi",
-		"pytorch":    upstream + "k8s/kfoperators/pytorch",
-		"tensorflow": upstream + "k8s/kfoperators/tensorflow",
+		"mpi":        "github.com/flytedist/",
+		"pytorch":    "github.com/flytedist/",
+		"tensorflow": "github.com/flytedist/",
 	}
 	for id, prefix := range want {
 		if got := byID[id]; len(got) != 1 || !strings.HasPrefix(got[0], prefix) {
@@ -176,12 +178,12 @@ func TestExistingConfigSelectsOurs(t *testing.T) {
 	}
 	slices.Sort(ids)
 	t.Logf("enabled: %v, defaults: %v", ids, defaults)
-	for _, id := range []string{"container", "sidecar", "k8s-array", "spark", "ray", "dask", "databricks"} {
+	for _, id := range []string{"container", "sidecar", "k8s-array", "spark", "ray", "dask", "databricks", "pytorch", "tensorflow", "mpi"} {
 		if n := countOf(ids, id); n != 1 {
 			t.Errorf("plugin %q enabled %d times, want once", id, n)
 		}
 	}
-	for id, types := range map[string][]string{"spark": {"spark"}, "ray": {"ray"}, "dask": {"dask"}, "databricks": {"databricks"}} {
+	for id, types := range map[string][]string{"spark": {"spark"}, "ray": {"ray"}, "dask": {"dask"}, "databricks": {"databricks"}, "pytorch": {"pytorch"}, "tensorflow": {"tensorflow"}, "mpi": {"mpi"}} {
 		if got := defaults[id]; !slices.Equal(got, types) {
 			t.Errorf("default-for-task-types of %q = %v, want %v", id, got, types)
 		}
@@ -202,14 +204,17 @@ func TestExistingConfigSelectsOurs(t *testing.T) {
 	if !dask.GetConfig().Logs.IsKubernetesEnabled {
 		t.Errorf("plugins.dask.logs.kubernetes-enabled not set")
 	}
+	if got := kf.GetConfig().Timeout.Duration; got != 90*time.Second {
+		t.Errorf("plugins.kf-operator.timeout = %v", got)
+	}
 	if got := databricks.GetConfig().DatabricksInstance; got != "dbc-a53b7a3c-614c.cloud.databricks.com" {
 		t.Errorf("plugins.databricks.databricksInstance = %q", got)
 	}
 }
 
 // TestUpstreamFourNotLinked checks that the propeller binary does not link
-// upstream's spark, ray, dask or databricks plugin packages at all (nor
-// upstream's loader, which imports them).
+// upstream's spark, ray, dask, databricks or Kubeflow plugin packages at all
+// (nor upstream's loader, which imports them).
 func TestUpstreamFourNotLinked(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")
@@ -221,6 +226,8 @@ func TestUpstreamFourNotLinked(t *testing.T) {
 	deps := strings.Fields(string(out))
 	banned := []string{
 		upstream + "k8s/spark", upstream + "k8s/ray", upstream + "k8s/dask", upstream + "webapi/databricks",
+		upstream + "k8s/kfoperators/pytorch", upstream + "k8s/kfoperators/tensorflow", upstream + "k8s/kfoperators/mpi",
+		upstream + "k8s/kfoperators/common",
 		"github.com/flyteorg/flyte/flytepropeller/plugins",
 	}
 	for _, b := range banned {

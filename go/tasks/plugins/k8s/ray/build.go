@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
-	"time"
 
 	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/core"
 	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/plugins"
@@ -264,23 +263,12 @@ func autoscalerOptions(o *plugins.AutoscalerOptions) (*rayv1.AutoscalerOptions, 
 	return out, nil
 }
 
-// activeDeadline is the task's timeout in whole seconds (rounded up), so
-// KubeRay tears down a job whose cluster never comes up; nil without one.
+// activeDeadline is the task's timeout (kit.TimeoutSeconds), so KubeRay
+// tears down a job whose cluster never comes up; nil without one.
 func activeDeadline(tmpl *core.TaskTemplate) *int32 {
-	timeout := tmpl.GetMetadata().GetTimeout()
-	if timeout == nil {
+	secs := kit.TimeoutSeconds(tmpl)
+	if secs == 0 {
 		return nil
 	}
-	d := timeout.AsDuration()
-	if d <= 0 {
-		return nil
-	}
-	secs := d / time.Second
-	if d%time.Second != 0 {
-		secs++
-	}
-	if secs > math.MaxInt32 {
-		secs = math.MaxInt32
-	}
-	return new(int32(secs))
+	return new(int32(min(secs, math.MaxInt32)))
 }

@@ -14,6 +14,8 @@ import (
 type LogInput struct {
 	PodName   string
 	Namespace string
+	// ContainerName is the pod's primary container, for {{ .containerName }}.
+	ContainerName string
 	// LogName is appended to each template's display name, e.g. " (Driver Logs)".
 	LogName string
 	// Start and Finish bound the time range log UIs show; a zero Finish

@@ -200,7 +200,9 @@ func (v *vars) builtin(seg segment) string {
 		return v.logName
 	case "namespace":
 		return in.Namespace
-	case "poduid", "containername", "containerid", "hostname", "nodename":
+	case "containername":
+		return in.ContainerName
+	case "poduid", "containerid", "hostname", "nodename":
 		return ""
 	case "podrfc3339starttime":
 		return time.Unix(v.start, 0).UTC().Format(time.RFC3339)

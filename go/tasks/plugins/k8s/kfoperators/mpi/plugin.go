@@ -1,0 +1,63 @@
+package mpi
+
+import (
+	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery"
+	pluginsCore "github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core"
+	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/k8s"
+	kubeflowv1 "github.com/kubeflow/training-operator/pkg/apis/kubeflow.org/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/scheme"
+
+	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/internal/kit"
+	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/kfoperators/kf"
+)
+
+// Identity of the plugin; upstream's, so configs enabling "mpi" get it.
+const (
+	// PluginID is the ID the plugin registers under.
+	PluginID = "mpi"
+	// TaskType is the task type it handles (flytekit's MPI and Horovod tasks).
+	TaskType = "mpi"
+)
+
+// Plugin builds the Training Operator's MPIJobs and maps their status: a
+// k8s.Plugin, plus IsTerminal and GetCompletionTime for Flyte 2's executor.
+type Plugin = kit.Adapter[*kubeflowv1.MPIJob]
+
+var typeMeta = metav1.TypeMeta{Kind: kubeflowv1.MPIJobKind, APIVersion: kubeflowv1.SchemeGroupVersion.String()}
+
+// New returns an MPI plugin.
+func New() *Plugin {
+	return kit.NewAdapter(PluginID, kf.NewJob(kf.Kind[*kubeflowv1.MPIJob]{
+		Name:      kubeflowv1.MPIJobKind,
+		Container: kubeflowv1.MPIJobDefaultContainerName,
+		New:       func() *kubeflowv1.MPIJob { return &kubeflowv1.MPIJob{TypeMeta: typeMeta} },
+		Build:     build,
+		Parts: func(j *kubeflowv1.MPIJob) kf.Parts {
+			return kf.Parts{Replicas: j.Spec.MPIReplicaSpecs, RunPolicy: &j.Spec.RunPolicy, Status: &j.Status}
+		},
+		LinkOrder: []kubeflowv1.ReplicaType{kubeflowv1.MPIJobReplicaTypeLauncher, kubeflowv1.MPIJobReplicaTypeWorker},
+		PodName:   podName,
+	}))
+}
+
+// podName names the operator's pods: the launcher is <job>-launcher (one
+// pod, no index); workers are indexed.
+func podName(job string, rt kubeflowv1.ReplicaType, index int32) (pod, label string) {
+	if rt == kubeflowv1.MPIJobReplicaTypeLauncher {
+		return job + "-launcher", "launcher"
+	}
+	return kf.DefaultPodName(job, rt, index)
+}
+
+func init() {
+	if err := kubeflowv1.AddToScheme(scheme.Scheme); err != nil {
+		panic(err)
+	}
+	pluginmachinery.PluginRegistry().RegisterK8sPlugin(k8s.PluginEntry{
+		ID:                  PluginID,
+		RegisteredTaskTypes: []pluginsCore.TaskType{TaskType},
+		ResourceToWatch:     &kubeflowv1.MPIJob{},
+		Plugin:              New(),
+	})
+}

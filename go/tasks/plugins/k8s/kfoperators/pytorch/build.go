@@ -1,0 +1,143 @@
+package pytorch
+
+import (
+	"context"
+
+	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/plugins"
+	kfplugins "github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/plugins/kubeflow"
+	pluginsCore "github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core"
+	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/flytek8s"
+	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/k8s"
+	kubeflowv1 "github.com/kubeflow/training-operator/pkg/apis/kubeflow.org/v1"
+	v1 "k8s.io/api/core/v1"
+
+	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/internal/kit"
+	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/kfoperators/kf"
+)
+
+// elasticConfig is what both proto versions' elastic configs have.
+type elasticConfig interface {
+	GetMinReplicas() int32
+	GetMaxReplicas() int32
+	GetNprocPerNode() int32
+	GetMaxRestarts() int32
+	GetRdzvBackend() string
+}
+
+// build turns a task into its PyTorchJob.
+func build(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) (*kubeflowv1.PyTorchJob, error) {
+	v0, v1task := &plugins.DistributedPyTorchTrainingTask{}, &kfplugins.DistributedPyTorchTrainingTask{}
+	tmpl, version, err := kf.ReadTask(ctx, tCtx, v0, v1task)
+	if err != nil {
+		return nil, err
+	}
+	var master, worker kf.Replica
+	var elastic elasticConfig
+	var rp *kfplugins.RunPolicy
+	if version == 0 {
+		master = kf.Replica{Type: kubeflowv1.PyTorchJobReplicaTypeMaster, Field: "master"}
+		worker = kf.Replica{Type: kubeflowv1.PyTorchJobReplicaTypeWorker, Field: "workers", Count: v0.GetWorkers()}
+		if e := v0.GetElasticConfig(); e != nil {
+			elastic = e
+		}
+	} else {
+		master = kf.FromV1(kubeflowv1.PyTorchJobReplicaTypeMaster, "masterReplicas", v1task.GetMasterReplicas())
+		worker = kf.FromV1(kubeflowv1.PyTorchJobReplicaTypeWorker, "workerReplicas", v1task.GetWorkerReplicas())
+		if e := v1task.GetElasticConfig(); e != nil {
+			elastic = e
+		}
+		rp = v1task.GetRunPolicy()
+	}
+	// The master is always exactly one; workers may be none (a master-only
+	// job, flyteorg/flyte#6201).
+	master.Count = 1
+	if err := kf.CheckCount(worker.Field, worker.Count); err != nil {
+		return nil, err
+	}
+	var policy *kubeflowv1.ElasticPolicy
+	replicas := []kf.Replica{master, worker}
+	if elastic != nil {
+		if policy, err = elasticPolicy(elastic); err != nil {
+			return nil, err
+		}
+		// Elastic jobs rendezvous among workers; the master goes, as upstream.
+		if worker.Count < 1 {
+			return nil, kf.Need(worker.Field, worker.Count, "an elastic job runs on workers only")
+		}
+		replicas = replicas[1:]
+	}
+
+	task, err := kf.NewTask(ctx, tCtx, tmpl, kubeflowv1.PyTorchJobDefaultContainerName)
+	if err != nil {
+		return nil, err
+	}
+	runPolicy, err := task.RunPolicy("runPolicy", rp)
+	if err != nil {
+		return nil, err
+	}
+	env := errorAggregationEnv()
+	for i := range replicas {
+		replicas[i].Interruptible = task.Meta.IsInterruptible()
+		replicas[i].Env = env
+	}
+	specs, err := task.Replicas(replicas...)
+	if err != nil {
+		return nil, err
+	}
+	return &kubeflowv1.PyTorchJob{
+		TypeMeta:   typeMeta,
+		ObjectMeta: task.ObjectMeta(),
+		Spec: kubeflowv1.PyTorchJobSpec{
+			RunPolicy:           runPolicy,
+			ElasticPolicy:       policy,
+			PyTorchReplicaSpecs: specs,
+		},
+	}, nil
+}
+
+// elasticPolicy carries the elastic config to the operator, which turns it
+// into the pods' PET_* environment. Unset (zero) values are left to the
+// operator's defaults instead of being sent as zeros.
+func elasticPolicy(e elasticConfig) (*kubeflowv1.ElasticPolicy, error) {
+	const field = "elasticConfig"
+	p := &kubeflowv1.ElasticPolicy{}
+	for _, f := range []struct {
+		name string
+		v    int32
+		dst  **int32
+	}{
+		{"minReplicas", e.GetMinReplicas(), &p.MinReplicas},
+		{"maxReplicas", e.GetMaxReplicas(), &p.MaxReplicas},
+		{"nprocPerNode", e.GetNprocPerNode(), &p.NProcPerNode},
+		{"maxRestarts", e.GetMaxRestarts(), &p.MaxRestarts},
+	} {
+		if f.v < 0 {
+			return nil, kit.BadSpec(field+"."+f.name, f.v, "cannot be negative")
+		}
+		if f.v > 0 {
+			*f.dst = new(f.v)
+		}
+	}
+	if p.MinReplicas != nil && p.MaxReplicas != nil && *p.MinReplicas > *p.MaxReplicas {
+		return nil, kit.BadSpecf(field+".minReplicas", *p.MinReplicas, "is above maxReplicas %d", *p.MaxReplicas)
+	}
+	if b := e.GetRdzvBackend(); b != "" {
+		p.RDZVBackend = new(kubeflowv1.RDZVBackend(b))
+	}
+	return p, nil
+}
+
+// errorAggregationEnv tells each replica's Flyte entrypoint its pod's name
+// and, when the platform aggregates distributed errors, the strategy, so
+// that each replica writes its own error file (propeller then reports the
+// earliest). Set on the primary container by name.
+func errorAggregationEnv() []v1.EnvVar {
+	env := []v1.EnvVar{{
+		Name:      flytek8s.FlyteInternalWorkerNameEnvVarKey,
+		ValueFrom: &v1.EnvVarSource{FieldRef: &v1.ObjectFieldSelector{FieldPath: "metadata.name"}},
+	}}
+	if properties().ErrorAggregationStrategy == k8s.EarliestErrorAggregationStrategy {
+		env = append(env, v1.EnvVar{Name: flytek8s.FlyteInternalDistErrorStrategyEnvVarKey, Value: k8s.EarliestErrorAggregationStrategy.String()})
+	}
+	return env
+}
