@@ -1,6 +1,7 @@
 # flytedist/flyteplugins: Flyte backend plugins for distributed computing.
 include boilerplate/go.mk
 include boilerplate/k8s.mk
+include boilerplate/slurm.mk
 include boilerplate/demo.mk
 
 .DEFAULT_GOAL := build
@@ -17,8 +18,8 @@ test: go-fmt-check go-vet unit propeller-test
 ## included: k8s-bins builds the real kube-apiserver and etcd they run against
 ## (cached outside the clone; ~9 min the first time on a machine) and
 ## operator-bins the real KubeRay operator (~3 min the first time).
-unit: k8s-bins operator-bins
-	$(K8S_TEST_ENV) $(GO) test -race -count=1 $(PKGS)
+unit: k8s-bins operator-bins slurm-bins
+	$(K8S_TEST_ENV) $(SLURM_TEST_ENV) $(GO) test -race -count=1 $(PKGS)
 
 lint: go-lint propeller-lint
 
