@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +21,8 @@ import (
 // server must accept it and keep every value it carries. Skips when the
 // control-plane binaries are missing (see internal/testenv).
 func TestRenderedResourcesAcceptedByAPIServer(t *testing.T) {
-	env := testenv.Start(t)
+	crds := append(slices.Clone(testenv.OperatorCRDs), testenv.KubeflowCRDs("")...)
+	env := testenv.StartWithOptions(t, testenv.Options{CRDs: crds})
 	ns := env.NewNamespace(t)
 	for _, tc := range []struct {
 		task  string
@@ -35,6 +37,10 @@ func TestRenderedResourcesAcceptedByAPIServer(t *testing.T) {
 		{task: "spark-task.json", flags: []string{"--interruptible"}, kind: "SparkApplication"},
 		{task: "ray-task.json", kind: "RayJob"},
 		{task: "dask-task.json", kind: "DaskJob", pruned: []string{"spec.cluster.metadata"}},
+		{task: "pytorch-task.json", kind: "PyTorchJob"},
+		{task: "pytorch-task.json", flags: []string{"--interruptible"}, kind: "PyTorchJob"},
+		{task: "tensorflow-task.json", kind: "TFJob"},
+		{task: "mpi-task.json", kind: "MPIJob"},
 	} {
 		t.Run(strings.Join(append([]string{tc.task}, tc.flags...), " "), func(t *testing.T) {
 			args := append([]string{"render", "--config", examples + "propeller.yaml", "--task", examples + tc.task,

@@ -42,6 +42,28 @@ func TestRenderSpark(t *testing.T) {
 	assert.Equal(t, int32(3), *app.Spec.Executor.Instances)
 }
 
+// The Kubeflow examples render as the operator's kinds with the config
+// file's sections applied.
+func TestRenderKubeflow(t *testing.T) {
+	for task, kind := range map[string]string{"pytorch-task.json": "kind: PyTorchJob", "tensorflow-task.json": "kind: TFJob", "mpi-task.json": "kind: MPIJob"} {
+		out, errOut, code := cli(t, "render", "--config", examples+"propeller.yaml", "--task", examples+task, "--interruptible")
+		require.Equal(t, 0, code, errOut)
+		assert.Contains(t, out, kind)
+		assert.Contains(t, out, "team: data-platform", "platform default labels on the job and its pods")
+		assert.Contains(t, out, "activeDeadlineSeconds: 3600", "the task timeout is the job's deadline")
+	}
+}
+
+func TestPhaseKubeflow(t *testing.T) {
+	out, errOut, code := cli(t, "phase", "--config", examples+"propeller.yaml", "--resource", examples+"pytorch-job-running.yaml")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "phase: PhaseRunning")
+	for _, pod := range []string{"master-0", "worker-0", "worker-1"} {
+		assert.Contains(t, out, "Kubernetes Logs("+pod+")")
+		assert.Contains(t, out, "f6b2c3d4e5a6b7c8d9e0-n0-0-"+pod+"/pod?container=pytorch")
+	}
+}
+
 func TestRenderAcceptsTaskSpecProtobuf(t *testing.T) {
 	tmpl, err := readTask(examples + "spark-task.json")
 	require.NoError(t, err)

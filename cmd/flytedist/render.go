@@ -20,6 +20,9 @@ import (
 
 	// The plugins, registered as propeller registers them.
 	_ "github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/dask"
+	_ "github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/kfoperators/mpi"
+	_ "github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/kfoperators/pytorch"
+	_ "github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/kfoperators/tensorflow"
 	_ "github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/ray"
 	_ "github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/spark"
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/webapi/databricks"
