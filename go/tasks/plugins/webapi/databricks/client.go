@@ -7,16 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/flyteorg/flyte/flytestdlib/logger"
+
+	"github.com/flytedist/flyteplugins/go/tasks/plugins/webapi/internal/remote"
 )
 
 // API paths, relative to https://<instance>.
@@ -33,31 +32,18 @@ const maxResponseBytes = 4 << 20
 // makes. It owns timeouts, retries and error classification; it never logs or
 // returns the token.
 type client struct {
-	http   *http.Client
-	policy retryPolicy
+	http  *http.Client
+	retry *remote.Retrier
 	// sleep waits between tries; tests replace it to observe waits.
 	sleep func(ctx context.Context, d time.Duration) error
 	// now is the clock of pauses; tests replace it.
 	now func() time.Time
-	// paused maps a host to the time.Time before which Databricks asked
-	// not to be called (a Retry-After longer than a call may wait): every
-	// call to it until then, from any task, ends at once without a request.
-	paused sync.Map
-}
-
-// maxPause caps a Retry-After pause, whatever Databricks asks.
-const maxPause = time.Hour
-
-// retryPolicy is RetryPolicy with plain durations.
-type retryPolicy struct {
-	maxAttempts int
-	base, max   time.Duration
 }
 
 func newClient(cfg *Config) *client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.ResponseHeaderTimeout = cfg.HTTPTimeout.Duration
-	return &client{
+	c := &client{
 		http: &http.Client{
 			Transport: tr,
 			Timeout:   cfg.HTTPTimeout.Duration,
@@ -65,28 +51,22 @@ func newClient(cfg *Config) *client {
 			// (net/http drops Authorization only across domains).
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		policy: retryPolicy{
-			maxAttempts: cfg.Retry.MaxAttempts,
-			base:        cfg.Retry.BaseBackoff.Duration,
-			max:         cfg.Retry.MaxBackoff.Duration,
-		},
-		sleep: sleepCtx,
+		sleep: remote.SleepCtx,
 		now:   time.Now,
 	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
+	c.retry = &remote.Retrier{
+		Policy: remote.Policy{
+			MaxAttempts: cfg.Retry.MaxAttempts,
+			Base:        cfg.Retry.BaseBackoff.Duration,
+			Max:         cfg.Retry.MaxBackoff.Duration,
+		},
+		Sleep: func(ctx context.Context, d time.Duration) error { return c.sleep(ctx, d) },
+		Now:   func() time.Time { return c.now() },
+		Log: func(ctx context.Context, format string, args ...any) {
+			logger.Infof(ctx, format, args...)
+		},
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return c
 }
 
 // apiRun is the part of a runs/get answer the plugin reads. IDs are int64 all
@@ -162,6 +142,15 @@ func (e *apiError) Error() string {
 }
 
 func (e *apiError) Unwrap() error { return e.cause }
+
+// Transient, RetryAfter and SetAttempts make an apiError a remote.TryError.
+func (e *apiError) Transient() bool { return e.transient() }
+
+// RetryAfter is Databricks' Retry-After, if any.
+func (e *apiError) RetryAfter() time.Duration { return e.retryAfter }
+
+// SetAttempts records how many tries were made.
+func (e *apiError) SetAttempts(n int) { e.attempts = n }
 
 // transient reports whether trying again later may succeed.
 func (e *apiError) transient() bool {
@@ -254,58 +243,17 @@ func (c *client) cancelRun(ctx context.Context, host, token string, runID int64)
 // call makes one API call with the retry policy. body is resent unchanged on
 // every try (submit is safe to resend: it carries an idempotency token).
 func (c *client) call(ctx context.Context, op, host, token, method, path string, body []byte, out any) error {
-	if until, ok := c.paused.Load(host); ok {
-		if wait := until.(time.Time).Sub(c.now()); wait > 0 {
-			return &apiError{op: op, host: host, cause: fmt.Errorf("%w for another %v (Databricks asked with Retry-After)", errPaused, wait.Round(time.Second))}
-		}
-		c.paused.CompareAndDelete(host, until)
-	}
-	for attempt := 1; ; attempt++ {
-		err := c.once(ctx, op, host, token, method, path, body, out)
-		if err == nil {
-			return nil
-		}
-		e, ok := asAPIError(err)
-		if !ok {
-			return err
-		}
-		if !e.transient() || attempt >= c.policy.maxAttempts || ctx.Err() != nil {
-			e.attempts = attempt
-			return e
-		}
-		wait := c.backoff(attempt)
-		if e.retryAfter > 0 {
-			if e.retryAfter > c.policy.max {
-				pause := min(e.retryAfter, maxPause)
-				logger.Warnf(ctx, "%v; Databricks asks to retry after %v, longer than retry.maxBackoff %v: no calls to %s for %v",
-					e, e.retryAfter, c.policy.max, host, pause)
-				c.paused.Store(host, c.now().Add(pause))
-				e.attempts = attempt
-				return e
-			}
-			wait = max(wait, e.retryAfter)
-		}
-		logger.Infof(ctx, "%v; try %d of %d in %v", e, attempt+1, c.policy.maxAttempts, wait)
-		if err := c.sleep(ctx, wait); err != nil {
-			e.attempts = attempt
-			return e
-		}
-	}
+	return c.callN(ctx, 0, op, host, token, method, path, body, out)
 }
 
-// backoff is the wait after the given failed attempt: exponential from base,
-// capped at max, with the upper half jittered so that many clients throttled
-// at once do not come back in step.
-func (c *client) backoff(attempt int) time.Duration {
-	d := c.policy.base
-	for i := 1; i < attempt && d < c.policy.max; i++ {
-		d *= 2
+// callN is call with at most maxAttempts tries (0: the policy's).
+func (c *client) callN(ctx context.Context, maxAttempts int, op, host, token, method, path string, body []byte, out any) error {
+	if wait := c.retry.PausedFor(host); wait > 0 {
+		return &apiError{op: op, host: host, cause: fmt.Errorf("%w for another %v (Databricks asked with Retry-After)", errPaused, wait.Round(time.Second))}
 	}
-	d = min(d, c.policy.max)
-	if half := d / 2; half > 0 {
-		d = half + rand.N(half+1) // #nosec G404 -- jitter, not security
-	}
-	return d
+	return c.retry.Do(ctx, host, maxAttempts, func() error {
+		return c.once(ctx, op, host, token, method, path, body, out)
+	})
 }
 
 // once makes a single try.
@@ -335,7 +283,7 @@ func (c *client) once(ctx context.Context, op, host, token, method, path string,
 		return &apiError{op: op, host: host, cause: fmt.Errorf("reading the answer (HTTP %d): %w", resp.StatusCode, err)}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		e := &apiError{op: op, host: host, status: resp.StatusCode, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"))}
+		e := &apiError{op: op, host: host, status: resp.StatusCode, retryAfter: remote.ParseRetryAfter(resp.Header.Get("Retry-After"), c.now())}
 		// error_code is a word ("INVALID_PARAMETER_VALUE") on most answers,
 		// but a number on some (an invalid token answers 403 with 403).
 		var body struct {
@@ -375,59 +323,16 @@ func errorCode(raw json.RawMessage) string {
 }
 
 // parseRetryAfter reads a Retry-After header: delay-seconds or an HTTP date.
-func parseRetryAfter(v string) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if n <= 0 {
-			return 0
-		}
-		if n > int64(24*time.Hour/time.Second) {
-			return 24 * time.Hour
-		}
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return max(time.Until(t), 0)
-	}
-	return 0
-}
+func parseRetryAfter(v string) time.Duration { return remote.ParseRetryAfter(v, time.Now()) }
 
 // snippet is a short printable excerpt of a body that is not Databricks JSON.
-func snippet(raw []byte) string {
-	s := strings.TrimSpace(string(raw))
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
-}
+func snippet(raw []byte) string { return remote.Snippet(raw) }
 
 // redact removes every copy of token from s.
-func redact(s, token string) string {
-	if token == "" || !strings.Contains(s, token) {
-		return s
-	}
-	return strings.ReplaceAll(s, token, "[REDACTED]")
-}
+func redact(s, token string) string { return remote.Redact(s, token) }
 
 // scrubTransportError keeps net/http's error (it names the URL, never
 // headers) but makes sure the token cannot appear in it, and marks timeouts.
 func scrubTransportError(err error, token string) error {
-	msg := redact(err.Error(), token)
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return fmt.Errorf("timed out: %s", msg)
-	}
-	if errors.Is(err, context.Canceled) {
-		return fmt.Errorf("%s: %w", msg, context.Canceled)
-	}
-	return errors.New(msg)
+	return remote.ScrubTransportError(err, token)
 }

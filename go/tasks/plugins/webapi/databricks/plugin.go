@@ -9,7 +9,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	pluginErrors "github.com/flyteorg/flyte/flyteplugins/go/tasks/errors"
@@ -19,6 +18,8 @@ import (
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/ioutils"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/webapi"
 	"github.com/flyteorg/flyte/flytestdlib/logger"
+
+	"github.com/flytedist/flyteplugins/go/tasks/plugins/webapi/internal/remote"
 )
 
 const pluginID = "databricks"
@@ -112,13 +113,10 @@ type Plugin struct {
 	cfg    Config
 	router router
 	client *client
-	// secrets is the platform's secret manager, from the setup context; Get
-	// and Delete have no task context to ask.
-	secrets core.SecretManager
-	// tokens remembers the last token read per secret key, for Get and
-	// Delete when there is no setup-time secret manager.
-	tokens sync.Map
-	now    func() time.Time
+	// secrets reads the token per call: through the setup context's secret
+	// manager for Get and Delete, which have no task context to ask.
+	secrets *remote.Secrets
+	now     func() time.Time
 }
 
 var _ webapi.AsyncPlugin = (*Plugin)(nil)
@@ -162,11 +160,12 @@ func loadPlugin(_ context.Context, iCtx webapi.PluginSetupContext) (webapi.Async
 	if err != nil {
 		return nil, err
 	}
-	p := &Plugin{cfg: cfg, router: r, client: newClient(&cfg), now: time.Now}
+	p := &Plugin{cfg: cfg, router: r, client: newClient(&cfg), now: time.Now,
+		secrets: &remote.Secrets{What: "Databricks token"}}
 	// propeller's setup context is a core.SetupContext, which has the same
 	// secret manager task contexts hand out.
 	if sc, ok := iCtx.(interface{ SecretManager() core.SecretManager }); ok {
-		p.secrets = sc.SecretManager()
+		p.secrets.Manager = sc.SecretManager()
 	}
 	return p, nil
 }
@@ -201,14 +200,10 @@ func (p *Plugin) Create(ctx context.Context, tCtx webapi.TaskExecutionContextRea
 	host, raw := req.Host, req.Body
 
 	key := p.router.tokenKeyFor(md.GetNamespace())
-	token, err := tCtx.SecretManager().Get(ctx, key)
+	token, err := p.secrets.FromTask(ctx, tCtx.SecretManager(), key)
 	if err != nil {
-		return nil, nil, pluginErrors.Wrapf(pluginErrors.RuntimeFailure, err, "reading the Databricks token from secret %q", key)
+		return nil, nil, pluginErrors.Wrapf(pluginErrors.RuntimeFailure, err, "reading the secret")
 	}
-	if token == "" {
-		return nil, nil, pluginErrors.Errorf(pluginErrors.RuntimeFailure, "the Databricks token in secret %q is empty", key)
-	}
-	p.tokens.Store(key, token)
 
 	runID, err := p.client.submit(ctx, host, token, raw)
 	if err != nil {
@@ -375,18 +370,11 @@ func (p *Plugin) runMetaOf(m webapi.ResourceMeta) (RunMeta, bool, error) {
 
 // token returns the token for a secret key outside a task context.
 func (p *Plugin) token(ctx context.Context, key string) (string, error) {
-	if p.secrets != nil {
-		tok, err := p.secrets.Get(ctx, key)
-		if err == nil && tok != "" {
-			p.tokens.Store(key, tok)
-			return tok, nil
-		}
-		logger.Warnf(ctx, "reading the Databricks token from secret %q failed: %v", key, err)
+	tok, err := p.secrets.Get(ctx, key, func(msg string) { logger.Warnf(ctx, "%s", msg) })
+	if err != nil {
+		return "", pluginErrors.Errorf(pluginErrors.RuntimeFailure, "%v", err)
 	}
-	if tok, ok := p.tokens.Load(key); ok {
-		return tok.(string), nil
-	}
-	return "", pluginErrors.Errorf(pluginErrors.RuntimeFailure, "no Databricks token available from secret %q", key)
+	return tok, nil
 }
 
 // Get fetches the run's state.

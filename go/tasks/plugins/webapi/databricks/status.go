@@ -4,24 +4,27 @@ import (
 	"fmt"
 
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core"
+
+	"github.com/flytedist/flyteplugins/go/tasks/plugins/webapi/internal/remote"
 )
 
-// verdict is what a Databricks run state means for the Flyte task.
-type verdict int
+// verdict is what a Databricks run state means for the Flyte task: the
+// shared web-API outcome.
+type verdict = remote.Outcome
 
 const (
-	verdictQueued verdict = iota
-	verdictInitializing
-	verdictRunning
-	verdictSuccess
+	verdictQueued       = remote.Queued
+	verdictInitializing = remote.Initializing
+	verdictRunning      = remote.Running
+	verdictSuccess      = remote.Succeeded
 	// verdictRetryable is a user failure Flyte may retry.
-	verdictRetryable
+	verdictRetryable = remote.RetryableFailure
 	// verdictPermanent is a user failure no retry can fix.
-	verdictPermanent
+	verdictPermanent = remote.PermanentFailure
 	// verdictSystemRetryable is a platform failure Flyte may retry.
-	verdictSystemRetryable
+	verdictSystemRetryable = remote.SystemRetryableFailure
 	// verdictSystemPermanent is a platform failure no retry can fix.
-	verdictSystemPermanent
+	verdictSystemPermanent = remote.SystemPermanentFailure
 )
 
 // rule is one row of the state tables.
@@ -32,6 +35,11 @@ type rule struct {
 	// version tells apart states that share a phase, so that moving between
 	// them is reported as an update.
 	version uint32
+}
+
+// shared is the rule in the shared web-API model.
+func (r rule) shared() remote.Rule {
+	return remote.Rule{Outcome: r.verdict, Code: r.code, Version: r.version}
 }
 
 // Jobs API life-cycle and result states the tables below name more than
@@ -191,16 +199,10 @@ func phaseFor(res *runResource, info *core.TaskInfo) core.PhaseInfo {
 
 // failurePhase is the failed phase of a failure rule.
 func failurePhase(r rule, msg string, info *core.TaskInfo) core.PhaseInfo {
-	switch r.verdict {
-	case verdictRetryable:
-		return core.PhaseInfoRetryableFailure(r.code, msg, info)
-	case verdictSystemRetryable:
-		return core.PhaseInfoSystemRetryableFailure(r.code, msg, info)
-	case verdictSystemPermanent:
-		return core.PhaseInfoSystemFailure(r.code, msg, info)
-	default:
-		return core.PhaseInfoFailure(r.code, msg, info)
+	if !r.verdict.Failure() {
+		r.verdict = verdictPermanent
 	}
+	return r.shared().Phase(msg, info)
 }
 
 // runFailureMessage says how a run ended.
