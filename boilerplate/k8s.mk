@@ -19,6 +19,7 @@ k8s-bins:
 
 .PHONY: operator-bins
 ## operator-bins: build (once per version) and link the real KubeRay operator
-## into bin/operators (hack/operators pins it; test/integration runs it).
+## and Kubeflow Training Operator into bin/operators (hack/operators and
+## hack/operators/training-operator pin them; test/integration runs them).
 operator-bins:
 	bash hack/operators/build.sh

@@ -25,6 +25,10 @@
 //     schemas are $ref placeholders, resolved and patched only by Dask's
 //     release tooling; the chart's copy is the resolved, patched CRD that the
 //     operator installs)
+//   - PyTorchJob, TFJob, MPIJob: github.com/kubeflow/training-operator
+//     manifests/base/crds/kubeflow.org_{pytorchjobs,tfjobs,mpijobs}.yaml, on
+//     request only (KubeflowCRDs and StartWithOptions), usually at the
+//     version hack/operators/training-operator pins (ToolsModuleDir)
 //
 // No operator, controller manager, scheduler or kubelet runs: objects are
 // stored and validated (schema, defaults, pruning, CEL rules) but never

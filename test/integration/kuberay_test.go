@@ -183,16 +183,24 @@ func hasEnv(env []corev1.EnvVar, name string) bool {
 // or fails when the control plane is required (make test).
 func kuberayOperator(t *testing.T) string {
 	t.Helper()
-	path := os.Getenv("FLYTEDIST_KUBERAY_OPERATOR")
+	return operatorBinary(t, "kuberay-operator", "FLYTEDIST_KUBERAY_OPERATOR", "KubeRay operator")
+}
+
+// operatorBinary returns $envVar if set, else <repo>/bin/operators/<name>
+// (where make operator-bins links the operators it builds). When the file
+// is missing the test skips, or fails if testenv.RequiredEnvVar is set.
+func operatorBinary(t *testing.T, name, envVar, what string) string {
+	t.Helper()
+	path := os.Getenv(envVar)
 	if path == "" {
 		out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/flytedist/flyteplugins").Output()
 		if err != nil {
 			t.Fatalf("locating the repository: %v", err)
 		}
-		path = filepath.Join(strings.TrimSpace(string(out)), "bin", "operators", "kuberay-operator")
+		path = filepath.Join(strings.TrimSpace(string(out)), "bin", "operators", name)
 	}
 	if _, err := os.Stat(path); err != nil {
-		msg := "no KubeRay operator at " + path + " (make operator-bins builds it)"
+		msg := "no " + what + " at " + path + " (make operator-bins builds it)"
 		if v := os.Getenv(testenv.RequiredEnvVar); v != "" && v != "0" {
 			t.Fatal(msg)
 		}
@@ -205,18 +213,8 @@ func kuberayOperator(t *testing.T) string {
 // returns its log.
 func startKubeRay(t *testing.T, env *testenv.Env, operator string) *testenv.TailBuffer {
 	t.Helper()
-	cfg := env.Config
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["local"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
-	kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken}
-	kc.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "admin"}
-	kc.CurrentContext = "local"
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	if err := clientcmd.WriteToFile(*kc, path); err != nil {
-		t.Fatal(err)
-	}
 	logs := testenv.NewTailBuffer(64 << 10)
-	cmd := exec.Command(operator, "--kubeconfig="+path, "--metrics-addr=0", "--health-probe-bind-address=0",
+	cmd := exec.Command(operator, "--kubeconfig="+writeKubeconfig(t, env), "--metrics-addr=0", "--health-probe-bind-address=0",
 		"--enable-leader-election=false")
 	cmd.Stdout, cmd.Stderr = logs, logs
 	dieWithTest(cmd)
@@ -228,4 +226,22 @@ func startKubeRay(t *testing.T, env *testenv.Env, operator string) *testenv.Tail
 		_ = cmd.Wait()
 	})
 	return logs
+}
+
+// writeKubeconfig writes a kubeconfig reaching env as its administrator
+// into a temporary directory of t, for an operator process, and returns
+// its path.
+func writeKubeconfig(t *testing.T, env *testenv.Env) string {
+	t.Helper()
+	cfg := env.Config
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["local"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+	kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken}
+	kc.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "admin"}
+	kc.CurrentContext = "local"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
