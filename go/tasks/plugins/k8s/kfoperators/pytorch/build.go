@@ -2,6 +2,7 @@ package pytorch
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/plugins"
 	kfplugins "github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/plugins/kubeflow"
@@ -55,9 +56,10 @@ func build(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) (*kubeflo
 		return nil, err
 	}
 	var policy *kubeflowv1.ElasticPolicy
+	var nproc *string
 	replicas := []kf.Replica{master, worker}
 	if elastic != nil {
-		if policy, err = elasticPolicy(elastic); err != nil {
+		if policy, nproc, err = elasticPolicy(elastic); err != nil {
 			return nil, err
 		}
 		// Elastic jobs rendezvous among workers; the master goes, as upstream.
@@ -90,6 +92,7 @@ func build(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) (*kubeflo
 		Spec: kubeflowv1.PyTorchJobSpec{
 			RunPolicy:           runPolicy,
 			ElasticPolicy:       policy,
+			NprocPerNode:        nproc,
 			PyTorchReplicaSpecs: specs,
 		},
 	}, nil
@@ -97,10 +100,13 @@ func build(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) (*kubeflo
 
 // elasticPolicy carries the elastic config to the operator, which turns it
 // into the pods' PET_* environment. Unset (zero) values are left to the
-// operator's defaults instead of being sent as zeros.
-func elasticPolicy(e elasticConfig) (*kubeflowv1.ElasticPolicy, error) {
+// operator's defaults instead of being sent as zeros. Processes per node
+// go in the job's nprocPerNode: the operator's webhook deprecates
+// elasticPolicy.nProcPerNode and forbids the two together.
+func elasticPolicy(e elasticConfig) (*kubeflowv1.ElasticPolicy, *string, error) {
 	const field = "elasticConfig"
 	p := &kubeflowv1.ElasticPolicy{}
+	var nproc int32
 	for _, f := range []struct {
 		name string
 		v    int32
@@ -108,23 +114,29 @@ func elasticPolicy(e elasticConfig) (*kubeflowv1.ElasticPolicy, error) {
 	}{
 		{"minReplicas", e.GetMinReplicas(), &p.MinReplicas},
 		{"maxReplicas", e.GetMaxReplicas(), &p.MaxReplicas},
-		{"nprocPerNode", e.GetNprocPerNode(), &p.NProcPerNode},
+		{"nprocPerNode", e.GetNprocPerNode(), nil},
 		{"maxRestarts", e.GetMaxRestarts(), &p.MaxRestarts},
 	} {
 		if f.v < 0 {
-			return nil, kit.BadSpec(field+"."+f.name, f.v, "cannot be negative")
+			return nil, nil, kit.BadSpec(field+"."+f.name, f.v, "cannot be negative")
 		}
-		if f.v > 0 {
+		switch {
+		case f.dst == nil:
+			nproc = f.v
+		case f.v > 0:
 			*f.dst = new(f.v)
 		}
 	}
 	if p.MinReplicas != nil && p.MaxReplicas != nil && *p.MinReplicas > *p.MaxReplicas {
-		return nil, kit.BadSpecf(field+".minReplicas", *p.MinReplicas, "is above maxReplicas %d", *p.MaxReplicas)
+		return nil, nil, kit.BadSpecf(field+".minReplicas", *p.MinReplicas, "is above maxReplicas %d", *p.MaxReplicas)
 	}
 	if b := e.GetRdzvBackend(); b != "" {
 		p.RDZVBackend = new(kubeflowv1.RDZVBackend(b))
 	}
-	return p, nil
+	if nproc > 0 {
+		return p, new(strconv.Itoa(int(nproc))), nil
+	}
+	return p, nil, nil
 }
 
 // errorAggregationEnv tells each replica's Flyte entrypoint its pod's name

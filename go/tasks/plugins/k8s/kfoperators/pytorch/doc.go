@@ -6,9 +6,11 @@
 // Every replica is derived from the task pod (kf, kit) with the primary
 // container named `pytorch`; the master is always one replica and may be
 // alone (no workers); an elastic task drops the master, as upstream, and
-// needs at least one worker; its min/max replicas, rendezvous backend, max
-// restarts and processes per node go to the operator's elasticPolicy (zero
-// values are left to the operator's defaults).
+// needs at least one worker; its min/max replicas, rendezvous backend and
+// max restarts go to the operator's elasticPolicy and processes per node to
+// the job's nprocPerNode (the operator's webhook deprecates
+// elasticPolicy.nProcPerNode); zero values are left to the operator's
+// defaults.
 //
 // Decisions where the spec page is silent: every replica's primary
 // container (master and workers, both proto versions) gets
