@@ -54,6 +54,14 @@ func TestRenderKubeflow(t *testing.T) {
 	}
 }
 
+// A suspended application waits in its queue: Queued, not Running.
+func TestPhaseSuspendedSparkIsQueued(t *testing.T) {
+	out, errOut, code := cli(t, "phase", "--config", examples+"propeller.yaml", "--resource", examples+"spark-application-suspended.yaml")
+	require.Equal(t, 0, code, errOut)
+	assert.Contains(t, out, "phase: PhaseQueued")
+	assert.Contains(t, out, "reason: job suspended")
+}
+
 func TestPhaseKubeflow(t *testing.T) {
 	out, errOut, code := cli(t, "phase", "--config", examples+"propeller.yaml", "--resource", examples+"pytorch-job-running.yaml")
 	require.Equal(t, 0, code, errOut)

@@ -20,11 +20,13 @@ var stateTable = map[sparkv1beta2.ApplicationStateType]kit.Rule{
 	sparkv1beta2.ApplicationStateInvalidating: {Outcome: kit.Running, Reason: "job invalidating"},
 	sparkv1beta2.ApplicationStateSucceeding:   {Outcome: kit.Running, Reason: "job succeeding"},
 	sparkv1beta2.ApplicationStateFailing:      {Outcome: kit.Running, Reason: "job failing"},
-	// Suspension (operator 2.5) keeps the application's identity, so the
-	// task stays running rather than going back to queued.
-	sparkv1beta2.ApplicationStateSuspending: {Outcome: kit.Running, Reason: "job suspending"},
-	sparkv1beta2.ApplicationStateSuspended:  {Outcome: kit.Running, Reason: "job suspended"},
-	sparkv1beta2.ApplicationStateResuming:   {Outcome: kit.Running, Reason: "job resuming"},
+	// Suspension (operator 2.5) is how a queue (Kueue) holds an application
+	// it has not admitted, or has evicted: the task waits, so it is Queued,
+	// as for every plugin (spec/queueing.md, which supersedes spark.md's
+	// Running here); resuming recreates the driver, so it is Initializing.
+	sparkv1beta2.ApplicationStateSuspending: {Outcome: kit.Queued, Reason: "job suspending"},
+	sparkv1beta2.ApplicationStateSuspended:  {Outcome: kit.Queued, Reason: "job suspended"},
+	sparkv1beta2.ApplicationStateResuming:   {Outcome: kit.Initializing, Reason: "job resuming"},
 	sparkv1beta2.ApplicationStateCompleted:  {Outcome: kit.Succeeded},
 	sparkv1beta2.ApplicationStateFailedSubmission: {
 		Outcome: kit.RetryableFailure, Code: errors.DownstreamSystemError, Reason: "Spark job submission failed",
