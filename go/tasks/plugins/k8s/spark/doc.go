@@ -44,6 +44,8 @@
 //     all-user link shows while pending. Links render through kit's one-pass
 //     renderer, parsed once per config: GetTaskPhase allocates a sixth of
 //     upstream's.
-//   - Suspension states (operator 2.5) are Running, not Queued: the
-//     application keeps its identity and its attempt.
+//   - Suspension states (operator 2.5) are Queued (RESUMING Initializing):
+//     suspension is how a queue such as Kueue holds an application it has
+//     not admitted or has evicted, and a waiting task is Queued for every
+//     plugin (spec/queueing.md supersedes spark.md's Running here).
 package spark
