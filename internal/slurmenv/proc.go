@@ -12,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/flytedist/flyteplugins/internal/tailbuf"
 )
 
 // markerVar is set, to the cluster's directory, in every daemon's
@@ -37,7 +39,7 @@ type procs struct {
 type proc struct {
 	name string
 	cmd  *exec.Cmd
-	log  *tailBuffer
+	log  *tailbuf.Buffer
 	done chan struct{}
 }
 
@@ -111,7 +113,7 @@ func (p *procs) start(name string, cmd *exec.Cmd, env []string, attr *syscall.Sy
 	attr.Pdeathsig = syscall.SIGKILL
 	cmd.SysProcAttr = attr
 	cmd.Env = append(append([]string(nil), env...), p.marker)
-	pr := &proc{name: name, cmd: cmd, log: newTailBuffer(logTail), done: make(chan struct{})}
+	pr := &proc{name: name, cmd: cmd, log: tailbuf.New(logTail), done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = pr.log, pr.log
 	// Children (slurmstepd, sshd's sessions) may hold the output pipe.
 	cmd.WaitDelay = 2 * time.Second
@@ -291,31 +293,4 @@ func (p *procs) logs() string {
 		fmt.Fprintf(&b, "----- %s (last %d bytes) -----\n%s\n", pr.name, logTail, pr.log.String())
 	}
 	return b.String()
-}
-
-// tailBuffer is an io.Writer, safe for concurrent use, that keeps the last
-// max bytes written. (internal/testenv has the same; importing it would link
-// Kubernetes' envtest and every operator's types into Slurm tests.)
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-func newTailBuffer(max int) *tailBuffer { return &tailBuffer{max: max} }
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if over := len(b.buf) - b.max; over > 0 {
-		b.buf = append(b.buf[:0], b.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return string(b.buf)
 }
