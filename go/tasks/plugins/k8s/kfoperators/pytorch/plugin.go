@@ -1,13 +1,10 @@
 package pytorch
 
 import (
-	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery"
-	pluginsCore "github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/flytek8s/config"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/k8s"
 	kubeflowv1 "github.com/kubeflow/training-operator/pkg/apis/kubeflow.org/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/internal/kit"
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/kfoperators/kf"
@@ -51,14 +48,4 @@ func properties() k8s.PluginProperties {
 	return k8s.PluginProperties{}
 }
 
-func init() {
-	if err := kubeflowv1.AddToScheme(scheme.Scheme); err != nil {
-		panic(err)
-	}
-	pluginmachinery.PluginRegistry().RegisterK8sPlugin(k8s.PluginEntry{
-		ID:                  PluginID,
-		RegisteredTaskTypes: []pluginsCore.TaskType{TaskType},
-		ResourceToWatch:     &kubeflowv1.PyTorchJob{},
-		Plugin:              New(),
-	})
-}
+func init() { kf.Register(PluginID, TaskType, &kubeflowv1.PyTorchJob{}, New()) }
