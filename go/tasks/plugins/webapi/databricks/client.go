@@ -199,10 +199,15 @@ func asAPIError(err error) (*apiError, bool) {
 // submit posts a one-time run (body is the JSON runs/submit body) and returns
 // its ID.
 func (c *client) submit(ctx context.Context, host, token string, body []byte) (int64, error) {
+	return c.submitN(ctx, 0, host, token, body)
+}
+
+// submitN is submit with at most maxAttempts tries (0: the policy's).
+func (c *client) submitN(ctx context.Context, maxAttempts int, host, token string, body []byte) (int64, error) {
 	var out struct {
 		RunID *int64 `json:"run_id"`
 	}
-	if err := c.call(ctx, "submit run", host, token, http.MethodPost, submitPath, body, &out); err != nil {
+	if err := c.callN(ctx, maxAttempts, "submit run", host, token, http.MethodPost, submitPath, body, &out); err != nil {
 		return 0, err
 	}
 	if out.RunID == nil {

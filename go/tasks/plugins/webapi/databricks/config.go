@@ -50,9 +50,11 @@ var (
 		TokenKey:         DefaultTokenKey,
 		HTTPTimeout:      config.Duration{Duration: 30 * time.Second},
 		Retry: RetryPolicy{
-			MaxAttempts: 5,
-			BaseBackoff: config.Duration{Duration: 500 * time.Millisecond},
-			MaxBackoff:  config.Duration{Duration: 10 * time.Second},
+			MaxAttempts:      5,
+			BaseBackoff:      config.Duration{Duration: 500 * time.Millisecond},
+			MaxBackoff:       config.Duration{Duration: 10 * time.Second},
+			OutageBackoff:    config.Duration{Duration: 30 * time.Second},
+			OutageMaxBackoff: config.Duration{Duration: 5 * time.Minute},
 		},
 	}
 
@@ -114,6 +116,14 @@ type RetryPolicy struct {
 	// MaxBackoff caps any one wait. A Retry-After longer than this ends the
 	// call instead (with a retryable error), so a call never blocks for long.
 	MaxBackoff config.Duration `json:"maxBackoff" pflag:",Longest single wait between tries; a longer Retry-After ends the call."`
+	// OutageBackoff is the backoff across polls for a submission Databricks
+	// has not confirmed: after the n-th failed submission in a row to a
+	// workspace, no submission goes to it for OutageBackoff·2^(n-1) (capped
+	// at OutageMaxBackoff, jittered), from any task, and each later try is a
+	// single request. 0 turns it off (every poll submits again).
+	OutageBackoff config.Duration `json:"outageBackoff" pflag:",Backoff across polls after a failed submission to a workspace; doubles per failure in a row; 0 disables."`
+	// OutageMaxBackoff caps OutageBackoff's growth.
+	OutageMaxBackoff config.Duration `json:"outageMaxBackoff" pflag:",Longest backoff across polls between submissions to a failing workspace."`
 }
 
 // GetConfig returns the current plugins.databricks config.
@@ -134,6 +144,10 @@ func (c *Config) validate() error {
 	if c.Retry.BaseBackoff.Duration < 0 || c.Retry.MaxBackoff.Duration < c.Retry.BaseBackoff.Duration {
 		return fmt.Errorf("plugins.databricks.retry: need 0 <= baseBackoff (%v) <= maxBackoff (%v)",
 			c.Retry.BaseBackoff.Duration, c.Retry.MaxBackoff.Duration)
+	}
+	if c.Retry.OutageBackoff.Duration < 0 || (c.Retry.OutageBackoff.Duration > 0 && c.Retry.OutageMaxBackoff.Duration < c.Retry.OutageBackoff.Duration) {
+		return fmt.Errorf("plugins.databricks.retry: need 0 <= outageBackoff (%v) <= outageMaxBackoff (%v)",
+			c.Retry.OutageBackoff.Duration, c.Retry.OutageMaxBackoff.Duration)
 	}
 	if c.HTTPTimeout.Duration <= 0 {
 		return fmt.Errorf("plugins.databricks.httpTimeout must be positive, got %v", c.HTTPTimeout.Duration)

@@ -60,5 +60,7 @@ func (cfg Config) GetPFlagSet(prefix string) *pflag.FlagSet {
 	cmdFlags.Int(fmt.Sprintf("%v%v", prefix, "retry.maxAttempts"), defaultConfig.Retry.MaxAttempts, "How many times a request is tried in all,  the first try included.")
 	cmdFlags.String(fmt.Sprintf("%v%v", prefix, "retry.baseBackoff"), defaultConfig.Retry.BaseBackoff.String(), "Wait before the first retry; doubles per retry.")
 	cmdFlags.String(fmt.Sprintf("%v%v", prefix, "retry.maxBackoff"), defaultConfig.Retry.MaxBackoff.String(), "Longest single wait between tries; a longer Retry-After ends the call.")
+	cmdFlags.String(fmt.Sprintf("%v%v", prefix, "retry.outageBackoff"), defaultConfig.Retry.OutageBackoff.String(), "Backoff across polls after a failed submission to a workspace; doubles per failure in a row; 0 disables.")
+	cmdFlags.String(fmt.Sprintf("%v%v", prefix, "retry.outageMaxBackoff"), defaultConfig.Retry.OutageMaxBackoff.String(), "Longest backoff across polls between submissions to a failing workspace.")
 	return cmdFlags
 }

@@ -239,4 +239,32 @@ func TestConfig_SetFlags(t *testing.T) {
 			}
 		})
 	})
+	t.Run("Test_retry.outageBackoff", func(t *testing.T) {
+
+		t.Run("Override", func(t *testing.T) {
+			testValue := defaultConfig.Retry.OutageBackoff.String()
+
+			cmdFlags.Set("retry.outageBackoff", testValue)
+			if vString, err := cmdFlags.GetString("retry.outageBackoff"); err == nil {
+				testDecodeJson_Config(t, fmt.Sprintf("%v", vString), &actual.Retry.OutageBackoff)
+
+			} else {
+				assert.FailNow(t, err.Error())
+			}
+		})
+	})
+	t.Run("Test_retry.outageMaxBackoff", func(t *testing.T) {
+
+		t.Run("Override", func(t *testing.T) {
+			testValue := defaultConfig.Retry.OutageMaxBackoff.String()
+
+			cmdFlags.Set("retry.outageMaxBackoff", testValue)
+			if vString, err := cmdFlags.GetString("retry.outageMaxBackoff"); err == nil {
+				testDecodeJson_Config(t, fmt.Sprintf("%v", vString), &actual.Retry.OutageMaxBackoff)
+
+			} else {
+				assert.FailNow(t, err.Error())
+			}
+		})
+	})
 }

@@ -69,9 +69,17 @@
 // it would fail the attempt (a user retry spent on an outage, and an orphan
 // run when the answer was the part that got lost). So Create saves the
 // submission unconfirmed (RunMeta.PendingSubmit, the body without the
-// token), the task shows Queued, and each poll submits it again: the
+// token), the task shows Queued, and polling submits it again: the
 // idempotency token makes Databricks return the run if it exists and
-// create it if not — exactly one run per attempt. After 30 minutes without
+// create it if not — exactly one run per attempt. Submissions back off
+// across polls, not only within a call: after the n-th failed submission in
+// a row to a workspace no submission goes there for retry.outageBackoff·2^(n-1)
+// (30 s doubling, capped at retry.outageMaxBackoff = 5 min, jittered down by
+// up to a quarter), from any task — one gate per workspace, and one probe
+// per opening, a single request rather than a retried call. An outage so
+// costs a task at most ~15 requests in its first 30 minutes (5 tries in
+// Create, then about 10 probes), where every poll used to resubmit (31
+// requests in 30 s at a 1 s resync). After 30 minutes without
 // a confirmation the attempt fails as a retryable system failure
 // (DatabricksSubmitUnconfirmed); an abort meanwhile submits to learn the
 // run and cancels it. A Get error is a sync failure counted against

@@ -116,7 +116,10 @@ type Plugin struct {
 	// secrets reads the token per call: through the setup context's secret
 	// manager for Get and Delete, which have no task context to ask.
 	secrets *remote.Secrets
-	now     func() time.Time
+	// outage is the backoff across polls for submissions, one gate per
+	// workspace shared by every task (retry.outageBackoff).
+	outage *remote.Outage
+	now    func() time.Time
 }
 
 var _ webapi.AsyncPlugin = (*Plugin)(nil)
@@ -162,6 +165,10 @@ func loadPlugin(_ context.Context, iCtx webapi.PluginSetupContext) (webapi.Async
 	}
 	p := &Plugin{cfg: cfg, router: r, client: newClient(&cfg), now: time.Now,
 		secrets: &remote.Secrets{What: "Databricks token"}}
+	p.outage = &remote.Outage{
+		Policy: remote.OutagePolicy{Base: cfg.Retry.OutageBackoff.Duration, Max: cfg.Retry.OutageMaxBackoff.Duration},
+		Now:    func() time.Time { return p.now() },
+	}
 	// propeller's setup context is a core.SetupContext, which has the same
 	// secret manager task contexts hand out.
 	if sc, ok := iCtx.(interface{ SecretManager() core.SecretManager }); ok {
@@ -205,7 +212,15 @@ func (p *Plugin) Create(ctx context.Context, tCtx webapi.TaskExecutionContextRea
 		return nil, nil, pluginErrors.Wrapf(pluginErrors.RuntimeFailure, err, "reading the secret")
 	}
 
-	runID, err := p.client.submit(ctx, host, token, raw)
+	pending := RunMeta{Instance: host, TokenKey: key, PendingSubmit: raw, SubmitSince: p.now()}
+	admitted, failing, wait, _, _ := p.outage.Admit(host)
+	if !admitted {
+		// The workspace is failing: the submission waits for its turn
+		// instead of adding to the storm (polling makes it).
+		logger.Warnf(ctx, "%s: Databricks at %s is failing; submitting in %v at the earliest", name, host, wait.Round(time.Second))
+		return pending, nil, nil
+	}
+	runID, err := p.submitTracked(ctx, failing, host, token, raw)
 	if err != nil {
 		e, ok := asAPIError(err)
 		switch {
@@ -217,7 +232,7 @@ func (p *Plugin) Create(ctx context.Context, tCtx webapi.TaskExecutionContextRea
 			// user retry on an outage; polling submits again instead, with
 			// the same idempotency token.
 			logger.Warnf(ctx, "%s: Databricks has not confirmed the submission (%v); submitting again while polling", name, err)
-			return RunMeta{Instance: host, TokenKey: key, PendingSubmit: raw, SubmitSince: p.now()}, nil, nil
+			return pending, nil, nil
 		}
 		return nil, nil, pluginErrors.Wrapf(pluginErrors.DownstreamSystemError, err, "submitting %s", name)
 	}
@@ -428,15 +443,48 @@ func (p *Plugin) Get(ctx context.Context, gCtx webapi.GetContext) (webapi.Resour
 	}, nil
 }
 
+// submitTracked submits and tells the workspace's outage gate how it went.
+// A probe into a failing workspace (failing) is a single request.
+func (p *Plugin) submitTracked(ctx context.Context, failing bool, host, token string, raw []byte) (int64, error) {
+	attempts := 0
+	if failing {
+		attempts = 1
+	}
+	runID, err := p.client.submitN(ctx, attempts, host, token, raw)
+	switch e, ok := asAPIError(err); {
+	case err == nil, ok && e.final():
+		// Databricks answered: it is up.
+		p.outage.Succeeded(host)
+	case ok && e.transient() && !errors.Is(err, errPaused) && !errors.Is(err, context.Canceled):
+		p.outage.Failed(host, err.Error())
+	}
+	return runID, err
+}
+
 // confirmSubmission submits an unconfirmed run again (same idempotency
 // token): it returns the run's ID, or the resource to report while
 // Databricks still does not answer (or the failure it answered with).
+//
+// While the workspace keeps failing, submissions back off across polls
+// (retry.outageBackoff, shared by every task on that workspace), so an
+// outage costs each task a bounded number of requests; past submitPatience
+// the attempt fails as a retryable system failure.
 func (p *Plugin) confirmSubmission(ctx context.Context, meta RunMeta, token string) (int64, *runResource) {
 	if len(meta.PendingSubmit) == 0 {
 		return 0, &runResource{failure: &callFailure{verdict: verdictSystemPermanent, code: pluginErrors.CorruptedPluginState,
 			message: "plugin state records neither a run ID nor a submission"}}
 	}
-	runID, err := p.client.submit(ctx, meta.Instance, token, meta.PendingSubmit)
+	waited := p.now().Sub(meta.SubmitSince)
+	admitted, failing, wait, failures, last := p.outage.Admit(meta.Instance)
+	if !admitted {
+		if waited > submitPatience {
+			return 0, &runResource{failure: giveUp(meta.Instance, waited, failures, last)}
+		}
+		return 0, &runResource{unconfirmed: true, Message: fmt.Sprintf(
+			"Databricks has not confirmed the submission yet: %d submissions to %s failed in a row (last: %s); backing off, next try in %v",
+			failures, meta.Instance, last, wait.Round(time.Second))}
+	}
+	runID, err := p.submitTracked(ctx, failing, meta.Instance, token, meta.PendingSubmit)
 	if err == nil {
 		logger.Infof(ctx, "Databricks confirmed the submission as run %d on %s", runID, meta.Instance)
 		return runID, nil
@@ -444,11 +492,21 @@ func (p *Plugin) confirmSubmission(ctx context.Context, meta RunMeta, token stri
 	if e, ok := asAPIError(err); ok && e.final() {
 		return 0, &runResource{failure: refusedCall(e, meta.TokenKey)}
 	}
-	if waited := p.now().Sub(meta.SubmitSince); waited > submitPatience {
-		return 0, &runResource{failure: &callFailure{verdict: verdictSystemRetryable, code: codeSubmitUnconfirmed,
-			message: fmt.Sprintf("Databricks at %s has not confirmed the submission for %s: %v", meta.Instance, waited.Round(time.Second), err)}}
+	if waited > submitPatience {
+		_, _, _, failures, _ = p.outage.Admit(meta.Instance)
+		return 0, &runResource{failure: giveUp(meta.Instance, waited, failures, err.Error())}
 	}
 	return 0, &runResource{unconfirmed: true, Message: fmt.Sprintf("Databricks has not confirmed the submission yet: %v", err)}
+}
+
+// giveUp is the failure of a submission Databricks never confirmed.
+func giveUp(host string, waited time.Duration, failures int, last string) *callFailure {
+	msg := fmt.Sprintf("Databricks at %s has not confirmed the submission for %s", host, waited.Round(time.Second))
+	if failures > 0 {
+		msg += fmt.Sprintf(" (%d submissions in a row failed; submissions backed off across polls)", failures)
+	}
+	msg += ": " + last + "; failing this attempt as a system error so that Flyte retries the task once the workspace is back"
+	return &callFailure{verdict: verdictSystemRetryable, code: codeSubmitUnconfirmed, message: msg}
 }
 
 // Delete cancels the run. Cancelling a run that has finished or that
