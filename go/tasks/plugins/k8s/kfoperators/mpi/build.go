@@ -29,18 +29,25 @@ func build(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) (*kubeflo
 	var rp *kfplugins.RunPolicy
 	var slots int32
 	if version == 0 {
+		if err := kf.CheckCount("numLauncherReplicas", v0.GetNumLauncherReplicas()); err != nil {
+			return nil, err
+		}
 		launcher = kf.Replica{Type: kubeflowv1.MPIJobReplicaTypeLauncher, Field: "numLauncherReplicas", Count: max(1, v0.GetNumLauncherReplicas())}
-		worker = kf.Replica{Type: kubeflowv1.MPIJobReplicaTypeWorker, Field: "numWorkers", Count: v0.GetNumWorkers(),
-			// Workers run the worker command (typically an sshd for mpirun
-			// to reach), split on spaces; without one, the image's own.
-			Args: strings.Fields(tmpl.GetConfig()[workerSpecCommandKey]), ReplaceArgs: true, ClearCommand: true}
+		worker = kf.Replica{Type: kubeflowv1.MPIJobReplicaTypeWorker, Field: "numWorkers", Count: v0.GetNumWorkers()}
+		workerCommand(&worker, strings.Fields(tmpl.GetConfig()[workerSpecCommandKey]))
 		slots = v0.GetSlots()
 	} else {
 		launcher = kf.FromV1(kubeflowv1.MPIJobReplicaTypeLauncher, "launcherReplicas", v1task.GetLauncherReplicas())
+		// Always one launcher; a negative count is still rejected.
+		if err := kf.CheckCount(launcher.Field, launcher.Count); err != nil {
+			return nil, err
+		}
 		launcher.Count = 1
 		launcher.Args = v1task.GetLauncherReplicas().GetCommand()
 		worker = kf.FromV1(kubeflowv1.MPIJobReplicaTypeWorker, "workerReplicas", v1task.GetWorkerReplicas())
-		worker.Args = v1task.GetWorkerReplicas().GetCommand()
+		if cmd := v1task.GetWorkerReplicas().GetCommand(); len(cmd) > 0 {
+			workerCommand(&worker, cmd)
+		}
 		rp = v1task.GetRunPolicy()
 		slots = v1task.GetSlots()
 	}
@@ -68,6 +75,8 @@ func build(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) (*kubeflo
 	// The launcher holds mpirun and no GPUs: losing it loses the job, so
 	// it never goes on interruptible nodes. Workers follow the task.
 	worker.Interruptible = task.Meta.IsInterruptible()
+	// The operator takes each MPI pod's first container as its main one.
+	launcher.PrimaryFirst, worker.PrimaryFirst = true, true
 	specs, err := task.Replicas(launcher, worker)
 	if err != nil {
 		return nil, err
@@ -81,4 +90,14 @@ func build(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) (*kubeflo
 			MPIReplicaSpecs: specs,
 		},
 	}, nil
+}
+
+// workerCommand makes the workers run cmd as their command, args cleared.
+// The operator replaces a worker's command with `sleep 365d` whenever the
+// command is empty, so a worker command sent as args (upstream's way)
+// never runs; an empty cmd leaves the workers to the operator's sleep, as
+// upstream's v0 tasks without worker_spec_command.
+func workerCommand(w *kf.Replica, cmd []string) {
+	w.Command, w.ReplaceCommand = cmd, true
+	w.Args, w.ReplaceArgs = nil, true
 }

@@ -50,11 +50,13 @@ func build(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) (*kubeflo
 		rp = v1task.GetRunPolicy()
 	}
 	// The master is always exactly one; workers may be none (a master-only
-	// job, flyteorg/flyte#6201).
-	master.Count = 1
-	if err := kf.CheckCount(worker.Field, worker.Count); err != nil {
-		return nil, err
+	// job, flyteorg/flyte#6201). A negative count is still rejected.
+	for _, r := range []kf.Replica{master, worker} {
+		if err := kf.CheckCount(r.Field, r.Count); err != nil {
+			return nil, err
+		}
 	}
+	master.Count = 1
 	var policy *kubeflowv1.ElasticPolicy
 	var nproc *string
 	replicas := []kf.Replica{master, worker}
