@@ -1,0 +1,137 @@
+package tensorflow_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/core"
+	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/plugins"
+	kfplugins "github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/plugins/kubeflow"
+	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery"
+	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/flytek8s/config"
+	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/k8s"
+	kubeflowv1 "github.com/kubeflow/training-operator/pkg/apis/kubeflow.org/v1"
+	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/proto"
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/internal/kittest"
+	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/kfoperators/tensorflow"
+)
+
+const taskImage = "ghcr.io/flyteorg/tensorflow-task:v1"
+
+// taskArgs is what flytekit registers for a TensorFlow task.
+var taskArgs = []string{
+	"pyflyte-execute", "--inputs", "{{.input}}", "--output-prefix", "{{.outputPrefix}}",
+	"--raw-output-data-prefix", "{{.rawOutputDataPrefix}}",
+	"--resolver", "flytekit.core.python_auto_container.default_task_resolver",
+	"--", "task-module", "cifar", "task-name", "train",
+}
+
+// registered is the plugin as propeller finds it: from the registry, by ID.
+func registered(t testing.TB) k8s.Plugin {
+	t.Helper()
+	for _, e := range pluginmachinery.PluginRegistry().GetK8sPlugins() {
+		if e.ID == tensorflow.PluginID {
+			return e.Plugin
+		}
+	}
+	t.Fatalf("plugin %q is not registered", tensorflow.PluginID)
+	return nil
+}
+
+func res(cpu, memory string) *core.Resources {
+	return &core.Resources{
+		Requests: []*core.Resources_ResourceEntry{{Name: core.Resources_CPU, Value: cpu}, {Name: core.Resources_MEMORY, Value: memory}},
+		Limits:   []*core.Resources_ResourceEntry{{Name: core.Resources_CPU, Value: cpu}, {Name: core.Resources_MEMORY, Value: memory}},
+	}
+}
+
+// v1Job is a flytekit TensorFlow task: a chief, two parameter servers,
+// four workers and an evaluator, each with its own image and resources.
+func v1Job() *kfplugins.DistributedTensorflowTrainingTask {
+	spec := func(n int32, image string, r *core.Resources) *kfplugins.DistributedTensorflowTrainingReplicaSpec {
+		return &kfplugins.DistributedTensorflowTrainingReplicaSpec{Common: &plugins.CommonReplicaSpec{Replicas: n, Image: image, Resources: r}}
+	}
+	return &kfplugins.DistributedTensorflowTrainingTask{
+		ChiefReplicas:     spec(1, "ghcr.io/flyteorg/tf-chief:v1", res("2", "4Gi")),
+		PsReplicas:        spec(2, "ghcr.io/flyteorg/tf-ps:v1", res("1", "8Gi")),
+		WorkerReplicas:    spec(4, "ghcr.io/flyteorg/tf-worker:v1", res("4", "16Gi")),
+		EvaluatorReplicas: spec(1, "ghcr.io/flyteorg/tf-eval:v1", res("1", "2Gi")),
+		RunPolicy:         &kfplugins.RunPolicy{CleanPodPolicy: kfplugins.CleanPodPolicy_CLEANPOD_POLICY_RUNNING, BackoffLimit: 2},
+	}
+}
+
+// task is a TensorFlow task with custom at version.
+func task(t testing.TB, version int32, custom proto.Message) kittest.Task {
+	t.Helper()
+	tmpl := kittest.ContainerTemplate(tensorflow.TaskType, kittest.Struct(t, custom), taskImage, taskArgs...)
+	tmpl.TaskTypeVersion = version
+	return kittest.Task{
+		Template:       tmpl,
+		ServiceAccount: "task-sa",
+		Resources: &v1.ResourceRequirements{
+			Requests: v1.ResourceList{v1.ResourceCPU: resource.MustParse("1"), v1.ResourceMemory: resource.MustParse("2Gi")},
+			Limits:   v1.ResourceList{v1.ResourceCPU: resource.MustParse("1"), v1.ResourceMemory: resource.MustParse("2Gi")},
+		},
+		Labels:      map[string]string{"execution-id": "f8a1b2c3d4"},
+		Annotations: map[string]string{"flyte/owner": "team-a"},
+	}
+}
+
+func build(t testing.TB, task kittest.Task) (*kubeflowv1.TFJob, error) {
+	t.Helper()
+	obj, err := registered(t).BuildResource(context.Background(), kittest.New(task))
+	if err != nil {
+		return nil, err
+	}
+	return obj.(*kubeflowv1.TFJob), nil
+}
+
+func mustBuild(t testing.TB, task kittest.Task) *kubeflowv1.TFJob {
+	t.Helper()
+	job, err := build(t, task)
+	require.NoError(t, err)
+	return job
+}
+
+// container is the named container of a replica's pod.
+func container(t testing.TB, spec *kubeflowv1.ReplicaSpec, name string) v1.Container {
+	t.Helper()
+	require.NotNil(t, spec)
+	for _, c := range spec.Template.Spec.Containers {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no container %q", name)
+	return v1.Container{}
+}
+
+func env(c v1.Container, name string) (v1.EnvVar, bool) {
+	for _, e := range c.Env {
+		if e.Name == name {
+			return e, true
+		}
+	}
+	return v1.EnvVar{}, false
+}
+
+// richPlatform is a plugins.k8s section such as a platform sets.
+func richPlatform() *config.K8sPluginConfig {
+	cfg := *config.GetK8sPluginConfig()
+	cfg.DefaultTolerations = []v1.Toleration{{Key: "flyte", Operator: v1.TolerationOpExists}}
+	cfg.InterruptibleTolerations = []v1.Toleration{{Key: "spot", Value: "true", Operator: v1.TolerationOpEqual, Effect: v1.TaintEffectNoSchedule}}
+	cfg.InterruptibleNodeSelector = map[string]string{"node-lifecycle": "spot"}
+	cfg.InterruptibleNodeSelectorRequirement = &v1.NodeSelectorRequirement{Key: "lifecycle", Operator: v1.NodeSelectorOpIn, Values: []string{"spot"}}
+	cfg.NonInterruptibleNodeSelectorRequirement = &v1.NodeSelectorRequirement{Key: "lifecycle", Operator: v1.NodeSelectorOpNotIn, Values: []string{"spot"}}
+	cfg.DefaultNodeSelector = map[string]string{"pool": "training"}
+	cfg.DefaultLabels = map[string]string{"platform": "flyte"}
+	cfg.DefaultAnnotations = map[string]string{"platform/annotated": "yes"}
+	cfg.DefaultEnvVars = map[string]string{"PLATFORM_ENV": "1"}
+	cfg.SchedulerName = "volcano"
+	cfg.AddTolerationsForExtendedResources = []string{"nvidia.com/gpu"}
+	return &cfg
+}
