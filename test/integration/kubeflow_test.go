@@ -221,22 +221,21 @@ func TestKubeflowPluginsReconciledByTrainingOperator(t *testing.T) {
 		for i, name := range names {
 			kfCheckPod(t, e, pods[name], "mpi", i > 0)
 		}
-		// Each replica's command goes into its args, as upstream. The
-		// launcher's reaches its pod. The workers' does not: v1.8's MPI
+		// The launcher's command goes into its args, as upstream, and
+		// reaches its pod. The workers' goes into their command: v1.8's MPI
 		// controller gives a worker whose container has no command
-		// `sleep 365d` (command and args), since ranks reach workers by
-		// kubectl exec (kubexec.sh), not by a command of their own.
+		// `sleep 365d`, so a worker command sent as args (upstream's way)
+		// never runs; sent as the command, the operator keeps it.
 		if c := kfContainer(pods[names[0]], "mpi"); c != nil && !slices.Equal(c.Args, launcherCmd) {
 			t.Errorf("%s: args %q, want the launcher's command %q", names[0], c.Args, launcherCmd)
 		}
-		mj := &kubeflowv1.MPIJob{}
-		e.typed(mj)
-		if w := mj.Spec.MPIReplicaSpecs[kubeflowv1.MPIJobReplicaTypeWorker]; w == nil || kfContainer(&corev1.Pod{Spec: w.Template.Spec}, "mpi") == nil ||
-			!slices.Equal(kfContainer(&corev1.Pod{Spec: w.Template.Spec}, "mpi").Args, workerCmd) {
-			t.Errorf("the MPIJob's worker template does not carry the worker command %q in its args", workerCmd)
-		}
-		if c := kfContainer(pods[names[1]], "mpi"); c != nil {
-			t.Logf("%s: the operator runs command %q args %q (the task's worker command %q is in the job's template only)", names[1], c.Command, c.Args, workerCmd)
+		for _, w := range names[1:] {
+			if c := kfContainer(pods[w], "mpi"); c == nil || !slices.Equal(c.Command, workerCmd) || len(c.Args) != 0 {
+				t.Errorf("%s: runs %+v, want the worker command %q and no args", w, c, workerCmd)
+			}
+			if pods[w].Spec.Containers[0].Name != "mpi" {
+				t.Errorf("%s: first container %q, want mpi (the operator takes containers[0])", w, pods[w].Spec.Containers[0].Name)
+			}
 		}
 		cm := &corev1.ConfigMap{}
 		if err := env.Client.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: job + "-config"}, cm); err != nil {
@@ -451,7 +450,7 @@ func kfCheckPod(t *testing.T, e *execution, pod *corev1.Pod, container string, w
 			t.Errorf("%s: label %s=%q, want %q (from the execution)", pod.Name, k, pod.Labels[k], v)
 		}
 	}
-	if !slices.Equal(c.Args[:1], []string{"pyflyte-execute"}) && container != "mpi" {
+	if container != "mpi" && (len(c.Args) == 0 || c.Args[0] != "pyflyte-execute") {
 		t.Errorf("%s: args %q, want the task's pyflyte-execute", pod.Name, c.Args)
 	}
 	if containerEnv(pod, container)["AWS_REGION"] != "us-east-1" {

@@ -22,11 +22,14 @@ type Replica struct {
 	// RestartPolicy is the proto's; its default (NEVER) is Never.
 	RestartPolicy kfplugins.RestartPolicy
 	// Args, when set (or when ReplaceArgs says so, even empty), replace
-	// the primary container's args; ClearCommand empties its command (MPI
-	// v0 workers run the worker_spec_command).
-	Args         []string
-	ReplaceArgs  bool
-	ClearCommand bool
+	// the primary container's args; Command with ReplaceCommand its command.
+	Args           []string
+	ReplaceArgs    bool
+	Command        []string
+	ReplaceCommand bool
+	// PrimaryFirst moves the primary container to the front of the pod:
+	// for operators that take containers[0] as the replica's main one.
+	PrimaryFirst bool
 	// Interruptible places the replica on interruptible nodes.
 	Interruptible bool
 	// Env is set by name on the primary container (error aggregation).
@@ -94,10 +97,13 @@ func (t *Task) ReplicaSpec(r Replica) (*kubeflowv1.ReplicaSpec, error) {
 	if len(r.Args) > 0 || r.ReplaceArgs {
 		c.Args = r.Args
 	}
-	if r.ClearCommand {
-		c.Command = nil
+	if r.ReplaceCommand {
+		c.Command = r.Command
 	}
 	kit.SetEnv(c, r.Env...)
+	if r.PrimaryFirst {
+		kit.MoveFirst(pod.Spec.Containers, t.Container)
+	}
 	// The operator gives the pod the replica's policy (ExitCode as Never);
 	// the pod spec says the same so nothing reading it is misled.
 	pod.Spec.RestartPolicy = v1.RestartPolicy(restart)

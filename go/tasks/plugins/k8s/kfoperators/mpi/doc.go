@@ -6,10 +6,16 @@
 //
 // One launcher and the workers are derived from the task pod (kf, kit)
 // with the primary container named `mpi`. v0 tasks: launchers =
-// max(1, num_launcher_replicas), the workers' args are the task config's
-// `worker_spec_command` split on whitespace with the command cleared (no
-// key: the image's entrypoint, as upstream). v1 tasks: a replica's
-// `command` becomes its args, as upstream; the launcher is always one.
+// max(1, num_launcher_replicas), the workers run the task config's
+// `worker_spec_command` split on whitespace. v1 tasks: the launcher's
+// `command` becomes its args, as upstream, and is always one replica; the
+// workers' `command` is their command. Workers get their command as the
+// container's command, args cleared, not as args (upstream's way): the
+// operator (v1.8) replaces an empty worker command with `sleep 365d`, so
+// upstream's worker commands never run. Without one the workers keep the
+// operator's sleep (mpirun reaches them through kubectl exec). The primary
+// container is first in every MPI pod: the operator takes containers[0]
+// as the main one.
 // `slots` sets slotsPerWorker for both versions (upstream drops v1's);
 // unset is 1. The launcher is never interruptible (it holds mpirun and no
 // GPUs); workers follow the task. Links include the launcher
