@@ -26,6 +26,7 @@ import (
 	_ "github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/ray"
 	_ "github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/spark"
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/webapi/databricks"
+	"github.com/flytedist/flyteplugins/go/tasks/plugins/webapi/slurm"
 )
 
 // execFlags are the execution details a user may set; propeller would take
@@ -68,6 +69,9 @@ func render(ctx context.Context, args []string, out io.Writer) error {
 	}
 	if f.plugin == "databricks" || (f.plugin == "" && tmpl.GetType() == databricks.TaskTypeDatabricks) {
 		return renderDatabricks(ctx, task, out)
+	}
+	if t := tmpl.GetType(); t == slurm.TaskTypeScript || t == slurm.TaskTypeFunction {
+		return renderSlurm(ctx, task, out)
 	}
 	entry, err := k8sPluginFor(tmpl.GetType())
 	if err != nil {

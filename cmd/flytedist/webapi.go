@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/webapi/databricks"
+	"github.com/flytedist/flyteplugins/go/tasks/plugins/webapi/slurm"
 	"github.com/flytedist/flyteplugins/internal/taskctx"
 )
 
@@ -44,6 +45,31 @@ func renderDatabricks(ctx context.Context, task taskctx.Task, out io.Writer) err
 		"request": map[string]any{"method": "POST", "url": "https://" + req.Host + "/api/2.1/jobs/runs/submit"},
 		"body":    body,
 	})
+	if err != nil {
+		return err
+	}
+	_, err = out.Write(raw)
+	return err
+}
+
+// renderSlurm prints the sbatch submission the Slurm plugin would make for
+// a task: the cluster it goes to, the sbatch command line (SSH) or REST
+// job fields, and the batch script — never a key or token.
+func renderSlurm(ctx context.Context, task taskctx.Task, out io.Writer) error {
+	async, err := slurm.PluginEntry().PluginLoader(ctx, setupContext{})
+	if err != nil {
+		return fmt.Errorf("plugins.slurm: %w", err)
+	}
+	p, ok := async.(*slurm.Plugin)
+	if !ok {
+		return fmt.Errorf("plugins.slurm: unexpected plugin %T", async)
+	}
+	defer p.Close()
+	r, err := p.Render(ctx, taskctx.New(task))
+	if err != nil {
+		return err
+	}
+	raw, err := yaml.Marshal(r)
 	if err != nil {
 		return err
 	}

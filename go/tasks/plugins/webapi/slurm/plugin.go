@@ -500,3 +500,55 @@ func locationLiteral(t *idlcore.LiteralType, loc string) *idlcore.Literal {
 	return &idlcore.Literal{Value: &idlcore.Literal_Scalar{Scalar: &idlcore.Scalar{Value: &idlcore.Scalar_Primitive{
 		Primitive: &idlcore.Primitive{Value: &idlcore.Primitive_StringValue{StringValue: loc}}}}}}
 }
+
+// Rendered is what `flytedist render` prints for a Slurm task.
+type Rendered struct {
+	Cluster   string `json:"cluster"`
+	Transport string `json:"transport"`
+	Address   string `json:"address"`
+	User      string `json:"user"`
+	// Command is the sbatch command line (SSH); the script reaches it on
+	// stdin, written to ScriptFile first.
+	Command    string `json:"command,omitempty"`
+	ScriptFile string `json:"scriptFile,omitempty"`
+	// Request is the slurmrestd request (REST).
+	Request map[string]any    `json:"request,omitempty"`
+	Script  string            `json:"script,omitempty"`
+	Outputs map[string]string `json:"outputs,omitempty"`
+	Notes   []string          `json:"notes,omitempty"`
+}
+
+// Render is the submission a task would make, as flytedist prints it.
+func (p *Plugin) Render(ctx context.Context, tCtx webapi.TaskExecutionContextReader) (*Rendered, error) {
+	sub, err := p.BuildSubmission(ctx, tCtx)
+	if err != nil {
+		return nil, err
+	}
+	cl := p.clusters[sub.Cluster]
+	r := &Rendered{Cluster: cl.Name, Transport: cl.Transport, Address: cl.Address, User: cl.User,
+		Script: sub.Script, Outputs: sub.Outputs, Notes: sub.Notes}
+	if cl.Transport == TransportSSH {
+		path := shellQuote(sub.ScriptPath)
+		if sub.ScriptPath == "" {
+			r.ScriptFile = strings.TrimSuffix(p.cfg.ScriptDir, "/") + "/" + sub.Marker + ".sh"
+			if !strings.HasPrefix(r.ScriptFile, "/") {
+				r.ScriptFile = "$HOME/" + r.ScriptFile
+			}
+			path = r.ScriptFile
+		}
+		r.Command = sbatchCommand(sub, path)
+		return r, nil
+	}
+	shape, _ := restShapeFor(cl.APIVersion)
+	job, err := restJobBody(sub, shape)
+	if err != nil {
+		var se *specError
+		if errors.As(err, &se) {
+			return nil, pluginErrors.Errorf(pluginErrors.BadTaskSpecification, "%s", se.msg)
+		}
+		return nil, err
+	}
+	r.Request = map[string]any{"method": "POST", "url": strings.TrimSuffix(cl.Address, "/") + "/slurm/" + cl.APIVersion + "/job/submit",
+		"body": map[string]any{"script": sub.Script, "job": job}}
+	return r, nil
+}
