@@ -18,7 +18,7 @@ func Register(id, taskType string, resource client.Object, plugin k8s.Plugin) {
 	}
 	pluginmachinery.PluginRegistry().RegisterK8sPlugin(k8s.PluginEntry{
 		ID:                  id,
-		RegisteredTaskTypes: []pluginsCore.TaskType{pluginsCore.TaskType(taskType)},
+		RegisteredTaskTypes: []pluginsCore.TaskType{taskType},
 		ResourceToWatch:     resource,
 		Plugin:              plugin,
 	})
