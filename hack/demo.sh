@@ -2,13 +2,18 @@
 # `make demo`: on a fresh machine, builds what is missing and runs the demo.
 #
 #   1. kube-apiserver + etcd (hack/k8s/build.sh; cached outside the clone,
-#      ~7 min the first time) unless KUBECONFIG names a real cluster;
+#      ~7 min the first time) and the real Kubeflow Training Operator
+#      (hack/operators/build.sh, which `make operator-bins` runs; cached the
+#      same way, a few minutes the first time) unless KUBECONFIG names a
+#      real cluster;
 #   2. our FlytePropeller and the demo driver (module cmd/flytepropeller)
 #      into bin/;
 #   3. bin/flytedist-demo, which starts the control plane, installs the
-#      operators' CRDs, runs bin/flytepropeller against it, submits a
-#      Spark/Ray/Dask/Databricks workflow, plays the operators and prints
-#      what propeller did (see cmd/flytepropeller/internal/demo).
+#      operators' CRDs, runs the Training Operator and bin/flytepropeller
+#      against it, submits a Spark/Ray/Dask/PyTorch/Databricks workflow,
+#      plays the other operators (and the kubelet for the Training
+#      Operator's pods) and prints what propeller did (see
+#      cmd/flytepropeller/internal/demo).
 #
 # Everything the demo starts stops when it ends or is interrupted: the demo
 # stops its children in order (they also die with it, by parent-death
@@ -43,6 +48,8 @@ trap 'exit 143' TERM
 if [ -z "${KUBECONFIG:-}" ]; then
   echo "==> control plane binaries: kube-apiserver + etcd (hack/k8s/build.sh)"
   bash hack/k8s/build.sh
+  echo "==> the Kubeflow Training Operator (hack/operators/build.sh, as make operator-bins)"
+  OPERATOR_BIN_DIR="$bin/operators" bash hack/operators/build.sh
 else
   echo "==> KUBECONFIG=$KUBECONFIG: using that cluster and its operators, no local control plane"
 fi
@@ -58,6 +65,7 @@ echo "    built in $((SECONDS - t))s"
 # In the background so that a signal reaches this script at once; the demo
 # ignores SIGINT as a background job of a non-interactive shell, so it is
 # stopped with SIGTERM by finish, which it handles the same way.
-"$bin/flytedist-demo" -propeller "$bin/flytepropeller" -k8s-bin "$bin/k8s" -workdir "$workdir" "$@" &
+"$bin/flytedist-demo" -propeller "$bin/flytepropeller" -k8s-bin "$bin/k8s" \
+  -training-operator "$bin/operators/training-operator" -workdir "$workdir" "$@" &
 demo_pid=$!
 wait "$demo_pid"

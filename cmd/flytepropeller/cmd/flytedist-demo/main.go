@@ -1,7 +1,8 @@
 // Command flytedist-demo runs the project's demo: our FlytePropeller with a
-// Spark, a Ray, a Dask and a Databricks task, on a local control plane with
-// stand-ins for the operators, or on the cluster KUBECONFIG names with the
-// real operators. `make demo` builds it and runs it; see package demo for
+// Spark, a Ray, a Dask, a PyTorch and a Databricks task, on a local control
+// plane with the real Kubeflow Training Operator (the demo acting as the
+// kubelet for its pods) and stand-ins for the other operators, or on the
+// cluster KUBECONFIG names with the real operators. `make demo` builds it and runs it; see package demo for
 // what it does.
 package main
 
@@ -28,6 +29,11 @@ func main() {
 	var o demo.Options
 	propeller := flag.String("propeller", filepath.Join(binDir, "flytepropeller"), "our FlytePropeller binary (cmd/flytepropeller)")
 	flag.StringVar(&o.K8sBinDir, "k8s-bin", k8sDefault, "directory with the kube-apiserver and etcd binaries (hack/k8s/build.sh)")
+	trainingOperator := os.Getenv("FLYTEDIST_TRAINING_OPERATOR")
+	if trainingOperator == "" {
+		trainingOperator = filepath.Join(binDir, "operators", "training-operator")
+	}
+	flag.StringVar(&o.TrainingOperator, "training-operator", trainingOperator, "the Kubeflow Training Operator binary (make operator-bins), run against the local control plane")
 	flag.StringVar(&o.Namespace, "namespace", "flytedist-demo", "namespace the workflow runs in")
 	flag.StringVar(&o.WorkDir, "workdir", "", "directory for the config, blob store and logs (default: a temporary directory, removed at the end)")
 	flag.BoolVar(&o.KeepWorkDir, "keep", false, "keep the temporary work directory (logs, config, blob store)")
@@ -37,10 +43,11 @@ func main() {
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), `Usage: %s [flags]
 
-Runs our FlytePropeller with a Spark, Ray, Dask and Databricks workflow and
-prints what it did. Without KUBECONFIG it starts a local kube-apiserver and
-etcd and plays the operators; with KUBECONFIG it uses that cluster and its
-operators. DATABRICKS_INSTANCE and DATABRICKS_TOKEN send the Databricks task
+Runs our FlytePropeller with a Spark, Ray, Dask, PyTorch and Databricks
+workflow and prints what it did. Without KUBECONFIG it starts a local
+kube-apiserver and etcd, runs the real Kubeflow Training Operator (acting as
+the kubelet for its pods) and plays the other operators; with KUBECONFIG it
+uses that cluster and its operators. DATABRICKS_INSTANCE and DATABRICKS_TOKEN send the Databricks task
 to a real workspace instead of the local Jobs API.
 
 `, os.Args[0])

@@ -12,6 +12,7 @@ import (
 	daskv1 "github.com/dask/dask-kubernetes/v2023/dask_kubernetes/operator/go_client/pkg/apis/kubernetes.dask.org/v1"
 	flyteclient "github.com/flyteorg/flyte/flytepropeller/pkg/client/clientset/versioned"
 	sparkv1beta2 "github.com/kubeflow/spark-operator/v2/api/v1beta2"
+	kubeflowv1 "github.com/kubeflow/training-operator/pkg/apis/kubeflow.org/v1"
 	rayv1 "github.com/ray-project/kuberay/ray-operator/apis/ray/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -48,7 +49,7 @@ func newClients(cfg *rest.Config) (*clients, error) {
 	// KubeRay's and Dask's CRDs draw schema warnings; they are not the demo's.
 	cfg.WarningHandler = rest.NoWarnings{}
 	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, sparkv1beta2.AddToScheme, rayv1.AddToScheme, daskv1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, sparkv1beta2.AddToScheme, rayv1.AddToScheme, daskv1.AddToScheme, kubeflowv1.AddToScheme} {
 		if err := add(s); err != nil {
 			return nil, err
 		}
@@ -111,11 +112,21 @@ func serverVersion(cfg *rest.Config) (string, error) {
 	return v.GitVersion, nil
 }
 
+// pyTorchJobCRD is pytorchjobs.kubeflow.org from the Training Operator's Go
+// module at the version this module's graph selects (v1.8.0; the operator
+// binary is v1.8.1, whose CRD is the same for what the demo creates).
+var pyTorchJobCRD = testenv.CRDFile{Module: TrainingOperatorModule, Path: "manifests/base/crds/kubeflow.org_pytorchjobs.yaml"}
+
+// demoCRDs are the CRDs the demo installs: the ones internal/testenv
+// installs (SparkApplication, RayJob, DaskJob) and PyTorchJob.
+var demoCRDs = append(append([]testenv.CRDFile(nil), testenv.OperatorCRDs...), pyTorchJobCRD)
+
 // operatorCRDFiles locates the operators' CRD manifests in their Go modules
-// (the same files internal/testenv installs), with `go list -m`.
+// (the files internal/testenv installs, and the PyTorchJob CRD), with `go
+// list -m`.
 func operatorCRDFiles() ([]string, error) {
 	args := []string{"list", "-m", "-f", "{{.Path}}\t{{.Dir}}"}
-	for _, f := range testenv.OperatorCRDs {
+	for _, f := range demoCRDs {
 		args = append(args, f.Module)
 	}
 	out, err := exec.Command("go", args...).Output() // #nosec G204 -- fixed module names
@@ -132,7 +143,7 @@ func operatorCRDFiles() ([]string, error) {
 		}
 	}
 	var files []string
-	for _, f := range testenv.OperatorCRDs {
+	for _, f := range demoCRDs {
 		if dirs[f.Module] == "" {
 			return nil, fmt.Errorf("module %s is not downloaded (run `go mod download` in cmd/flytepropeller)", f.Module)
 		}

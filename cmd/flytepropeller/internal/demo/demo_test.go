@@ -58,12 +58,15 @@ func TestPropellerConfigLoadsStrictly(t *testing.T) {
 
 // TestDemoEndToEnd runs the demo as `make demo` does, with the test binary
 // as propeller: local kube-apiserver and etcd, the operators' CRDs, our
-// FlytePropeller, the operator stand-ins and the local Databricks Jobs API.
+// FlytePropeller, the real Kubeflow Training Operator (the demo acting as
+// the kubelet for its pods), the other operators' stand-ins and the local
+// Databricks Jobs API.
 func TestDemoEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a control plane and propeller (~40 s)")
 	}
 	binDir := requireControlPlane(t)
+	operator := requireTrainingOperator(t)
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -75,6 +78,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		PropellerCommand: []string{self},
 		PropellerEnv:     []string{asPropeller + "=1"},
 		K8sBinDir:        binDir,
+		TrainingOperator: operator,
 		Namespace:        "flytedist-demo",
 		Timeout:          3 * time.Minute,
 		Out:              out,
@@ -87,13 +91,14 @@ func TestDemoEndToEnd(t *testing.T) {
 		t.Errorf("workflow phase = %s, want Succeeded", res.Phase)
 	}
 	want := map[string]struct {
-		kind string
-		link string // a link the task must report
+		kind  string
+		links []string // links the task must report
 	}{
-		"spark":      {"kind: SparkApplication", "Driver Logs"},
-		"ray":        {"kind: RayJob", "Kubernetes Logs"},
-		"dask":       {"kind: DaskJob", "Dask Dashboard"},
-		"databricks": {"spark_python_task:", "Databricks Console"},
+		"spark":      {"kind: SparkApplication", []string{"Driver Logs"}},
+		"ray":        {"kind: RayJob", []string{"Kubernetes Logs"}},
+		"dask":       {"kind: DaskJob", []string{"Dask Dashboard"}},
+		"pytorch":    {"kind: PyTorchJob", []string{"Kubernetes Logs(master-0)", "Kubernetes Logs(worker-0)", "Kubernetes Logs(worker-1)"}},
+		"databricks": {"spark_python_task:", []string{"Databricks Console"}},
 	}
 	if len(res.Tasks) != len(want) {
 		t.Fatalf("got %d tasks, want %d", len(res.Tasks), len(want))
@@ -109,15 +114,33 @@ func TestDemoEndToEnd(t *testing.T) {
 		if len(task.Transitions) < 3 {
 			t.Errorf("%s: only %d task phases reported, want queued, running and succeeded at least", task.Label, len(task.Transitions))
 		}
-		found := false
-		for _, l := range task.Links {
-			found = found || strings.Contains(l.Name, w.link)
-		}
-		if !found {
-			t.Errorf("%s: no %q link among %v", task.Label, w.link, task.Links)
+		for _, link := range w.links {
+			found := false
+			for _, l := range task.Links {
+				found = found || strings.Contains(l.Name, link)
+			}
+			if !found {
+				t.Errorf("%s: no %q link among %v", task.Label, link, task.Links)
+			}
 		}
 		if task.NodePhase != "Succeeded" {
 			t.Errorf("%s: node phase %s, want Succeeded", task.Label, task.NodePhase)
+		}
+		// The PyTorchJob's conditions are the real operator's.
+		if task.Label == "pytorch" {
+			if got := strings.Join(task.OperatorStates, " -> "); !strings.HasSuffix(got, "Running -> Succeeded") {
+				t.Errorf("pytorch: the Training Operator's conditions %q, want them to end Running -> Succeeded", got)
+			}
+		}
+	}
+	log := out.String()
+	for _, s := range []string{
+		"(Kubeflow Training Operator)",             // its conditions, reported as the real operator's
+		"Running (the demo, acting as the kubelet", // each pod moved, saying so
+		"-master-0: Running -> Succeeded (the demo, acting as the kubelet",
+	} {
+		if !strings.Contains(log, s) {
+			t.Errorf("the demo's output has no %q", s)
 		}
 	}
 	// The demo stops everything it starts.
@@ -135,6 +158,7 @@ func TestDemoOnAClusterWithOperators(t *testing.T) {
 		t.Skip("starts a control plane and propeller (~40 s)")
 	}
 	binDir := requireControlPlane(t)
+	operator := requireTrainingOperator(t)
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -143,7 +167,7 @@ func TestDemoOnAClusterWithOperators(t *testing.T) {
 	defer out.flush()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	kubeconfig, stop, err := demo.OperatorCluster(ctx, binDir, t.TempDir(), out)
+	kubeconfig, stop, err := demo.OperatorCluster(ctx, binDir, operator, t.TempDir(), out)
 	defer stop()
 	if err != nil {
 		t.Fatalf("starting a cluster with operators: %v", err)
@@ -164,10 +188,14 @@ func TestDemoOnAClusterWithOperators(t *testing.T) {
 		t.Errorf("workflow phase = %s, want Succeeded", res.Phase)
 	}
 	log := out.String()
-	for _, s := range []string{"starting a local control plane", "stand-ins play"} {
+	for _, s := range []string{"starting a local control plane", "stand-ins play", "starting the Kubeflow Training Operator"} {
 		if strings.Contains(log, "==> "+s) || strings.Contains(log, "    operators: "+s) {
 			t.Errorf("in KUBECONFIG mode the demo printed %q", s)
 		}
+	}
+	// The cluster's own kubelet stand-in moved the pods, not the demo's.
+	if strings.Contains(log, "pytorch    pod ") {
+		t.Errorf("in KUBECONFIG mode the demo acted as the kubelet")
 	}
 
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
@@ -207,6 +235,27 @@ func requireControlPlane(t *testing.T) string {
 		}
 	}
 	return dir
+}
+
+// requireTrainingOperator returns the Kubeflow Training Operator binary
+// `make operator-bins` links into bin/operators (or
+// $FLYTEDIST_TRAINING_OPERATOR), and fails the test if it is missing: the
+// demo runs it for its PyTorch task.
+func requireTrainingOperator(t *testing.T) string {
+	t.Helper()
+	path := os.Getenv("FLYTEDIST_TRAINING_OPERATOR")
+	if path == "" {
+		out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/flytedist/flyteplugins").Output()
+		if err != nil {
+			t.Fatalf("locating the repository: %v", err)
+		}
+		path = filepath.Join(strings.TrimSpace(string(out)), "bin", "operators", "training-operator")
+	}
+	if fi, err := os.Stat(path); err != nil || fi.IsDir() { // #nosec G703 -- the test's own binary
+		t.Fatalf("the demo runs the real Kubeflow Training Operator, and %s is missing: run `make operator-bins` "+
+			"(builds the version hack/operators/training-operator pins; a few minutes the first time, then cached)", path)
+	}
+	return path
 }
 
 // childProcesses lists this process's children still running (the demo's

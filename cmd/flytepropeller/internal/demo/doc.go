@@ -1,5 +1,5 @@
 // Package demo is `make demo`: our FlytePropeller, built with our Spark,
-// Ray, Dask and Databricks plugins (package
+// Ray, Dask, PyTorch and Databricks plugins (package
 // github.com/flytedist/flyteplugins/cmd/flytepropeller), running a workflow
 // with one task of each on one machine, and a report of what propeller did.
 //
@@ -7,9 +7,15 @@
 //
 //  1. Starts etcd and kube-apiserver (hack/k8s/build.sh's binaries) on
 //     loopback in a temporary directory, and installs the operators' own CRDs
-//     (SparkApplication, RayJob, DaskJob) from their Go modules, the same
-//     files internal/testenv installs. With Options.Kubeconfig set it uses
-//     that cluster instead, which must have the operators installed.
+//     (SparkApplication, RayJob, DaskJob: the files internal/testenv
+//     installs; PyTorchJob from the Training Operator's module) from their
+//     Go modules. Then it starts the real Kubeflow Training Operator
+//     (Options.TrainingOperator, built by `make operator-bins`) against it,
+//     as test/integration does: namespace kubeflow and an empty webhook
+//     Secret for its cert rotator, a stand-in for the kubelet's cert mount,
+//     a private TMPDIR with a loopback serving cert (trainingoperator.go).
+//     With Options.Kubeconfig set it uses that cluster instead, which must
+//     have the operators installed.
 //  2. Serves the local Databricks Jobs API (package fakeapi) over HTTPS with
 //     a certificate from a throwaway CA; propeller trusts the CA through
 //     SSL_CERT_FILE, so the Databricks plugin's production path,
@@ -27,7 +33,11 @@
 //  5. On a local control plane, stands in for spark-operator, KubeRay and the
 //     Dask operator: for each resource propeller creates, it writes the
 //     status those operators write, step by step, through the status
-//     subresource (no kubelet runs, so no pod ever starts).
+//     subresource (no kubelet runs, so no pod ever starts). The PyTorchJob
+//     is the real Training Operator's to reconcile: it creates the master
+//     and worker pods and services and writes the job's conditions; the
+//     demo acts as the kubelet for those pods (Pending -> Running ->
+//     Succeeded through the pods' status subresource) and says so.
 //  6. Prints progress as it happens, then for each task: the resource as
 //     created (the runs/submit body for Databricks), the operator states,
 //     the task phases with reasons and the log and dashboard links propeller

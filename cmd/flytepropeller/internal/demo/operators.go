@@ -10,6 +10,7 @@ import (
 
 	daskv1 "github.com/dask/dask-kubernetes/v2023/dask_kubernetes/operator/go_client/pkg/apis/kubernetes.dask.org/v1"
 	sparkv1beta2 "github.com/kubeflow/spark-operator/v2/api/v1beta2"
+	kubeflowv1 "github.com/kubeflow/training-operator/pkg/apis/kubeflow.org/v1"
 	rayv1 "github.com/ray-project/kuberay/ray-operator/apis/ray/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,8 +27,13 @@ type operatorKind struct {
 	Label string
 	Kind  string
 	GVR   schema.GroupVersionResource
-	// Operator names the operator the stand-in plays.
+	// Operator names the operator the stand-in plays (or, with real set,
+	// the operator that reconciles the kind).
 	Operator string
+	// real says the real operator reconciles the kind on the local control
+	// plane too (startTrainingOperator): no stand-in writes its status, the
+	// demo only acts as the kubelet for its pods (kubeletStandIn).
+	real bool
 	// newObject returns an empty typed object of the kind.
 	newObject func() client.Object
 	// steps are the status updates the operator makes, in order.
@@ -43,9 +49,11 @@ type operatorStep struct {
 	apply func(obj client.Object, now metav1.Time)
 }
 
-// operatorKinds are the three k8s resources, with the status each operator
-// writes for a run that succeeds (field by field what spark-operator v2.5,
-// KubeRay v1.5 and the Dask operator write, minus what needs real pods).
+// operatorKinds are the four k8s resources. For the first three, the status
+// each operator writes for a run that succeeds (field by field what
+// spark-operator v2.5, KubeRay v1.5 and the Dask operator write, minus what
+// needs real pods), which the stand-ins write; the PyTorchJob's status is
+// the real Kubeflow Training Operator's.
 var operatorKinds = []operatorKind{
 	{
 		Label: labelSpark, Kind: "SparkApplication", Operator: "spark-operator",
@@ -151,6 +159,11 @@ var operatorKinds = []operatorKind{
 			}},
 		},
 	},
+	{
+		Label: labelPyTorch, Kind: kubeflowv1.PyTorchJobKind, Operator: "Kubeflow Training Operator", real: true,
+		GVR:       kubeflowv1.SchemeGroupVersion.WithResource(kubeflowv1.PyTorchJobPlural),
+		newObject: func() client.Object { return &kubeflowv1.PyTorchJob{} },
+	},
 }
 
 // observedResource is what the demo saw of one resource.
@@ -190,7 +203,8 @@ func (w *resourceWatcher) resource(label string) *observedResource {
 }
 
 // run watches every kind until ctx ends. With standIn set, it plays each
-// kind's operator for every new resource.
+// kind's operator for every new resource, except for kinds the real
+// operator reconciles.
 func (w *resourceWatcher) run(ctx context.Context, wg *sync.WaitGroup) error {
 	for _, k := range operatorKinds {
 		wi, err := w.c.dynamic.Resource(k.GVR).Namespace(w.namespace).Watch(ctx, metav1.ListOptions{})
@@ -208,7 +222,7 @@ func (w *resourceWatcher) run(ctx context.Context, wg *sync.WaitGroup) error {
 				}
 				switch ev.Type {
 				case watch.Added:
-					if w.added(k, u) && w.standIn {
+					if w.added(k, u) && w.standIn && !k.real {
 						wg.Add(1)
 						go func() {
 							defer wg.Done()
@@ -245,7 +259,7 @@ func (w *resourceWatcher) modified(k operatorKind, u *unstructured.Unstructured)
 	}
 	r.States = append(r.States, state)
 	who := k.Operator
-	if w.standIn {
+	if w.standIn && !k.real {
 		who = "stand-in for " + k.Operator
 	}
 	w.logf("%-10s %s: %s (%s)", k.Label, k.Kind, state, who)
@@ -266,9 +280,25 @@ func operatorState(k operatorKind, u *unstructured.Unstructured) string {
 		return d
 	case labelDask:
 		path = []string{"status", "jobStatus"}
+	case labelPyTorch:
+		return kubeflowState(u)
 	}
 	s, _, _ := unstructured.NestedString(u.Object, path...)
 	return s
+}
+
+// kubeflowState is a Kubeflow job's state: the type of its latest condition
+// that is true (Created, Running, Restarting, Succeeded, Failed, ...).
+func kubeflowState(u *unstructured.Unstructured) string {
+	conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+	state := ""
+	for _, c := range conds {
+		m, ok := c.(map[string]any)
+		if ok && m["status"] == "True" {
+			state, _ = m["type"].(string)
+		}
+	}
+	return state
 }
 
 // playOperator stands in for k's operator on one resource: it writes each

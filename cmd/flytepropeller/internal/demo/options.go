@@ -16,9 +16,13 @@ type Options struct {
 	// K8sBinDir holds the kube-apiserver and etcd binaries that
 	// hack/k8s/build.sh builds (local mode).
 	K8sBinDir string
-	// Kubeconfig, when set, names a real cluster with the Spark, KubeRay and
-	// Dask operators installed: the demo then starts no control plane and
-	// plays no operator.
+	// TrainingOperator is the Kubeflow Training Operator binary (`make
+	// operator-bins` builds it into bin/operators/training-operator), run
+	// against the local control plane for the PyTorch task (local mode).
+	TrainingOperator string
+	// Kubeconfig, when set, names a real cluster with the Spark, KubeRay,
+	// Dask and Kubeflow Training operators installed: the demo then starts
+	// no control plane, no operator and plays none, nor the kubelet.
 	Kubeconfig string
 	// Namespace is where the workflow and its resources run.
 	Namespace string
@@ -51,7 +55,7 @@ type Result struct {
 	// Phase is the workflow's final phase as propeller recorded it in the
 	// FlyteWorkflow status, e.g. "Succeeded".
 	Phase string
-	// Tasks are the four tasks, in workflow order.
+	// Tasks are the five tasks, in workflow order.
 	Tasks []TaskResult
 	// AdminCalls lists the flyteadmin API methods propeller called (all on
 	// the demo's event receiver), with counts.
@@ -62,7 +66,7 @@ type Result struct {
 
 // TaskResult is what the demo observed of one task.
 type TaskResult struct {
-	// Label is spark, ray, dask or databricks.
+	// Label is spark, ray, dask, pytorch or databricks.
 	Label string
 	// NodeID is the workflow node.
 	NodeID string
@@ -71,7 +75,8 @@ type TaskResult struct {
 	// Resource is the resource as created, as YAML (the runs/submit body for
 	// Databricks); empty if the demo did not see one.
 	Resource string
-	// OperatorStates are the operator-side states seen on the resource.
+	// OperatorStates are the operator-side states seen on the resource (for
+	// the PyTorchJob, its conditions as they became true).
 	OperatorStates []string
 	// Transitions are the task phases propeller reported, in order.
 	Transitions []Transition

@@ -89,7 +89,7 @@ func propellerConfig(s propellerSettings) map[string]any {
 		"logger":        map[string]any{"level": 4, "show-source": true},
 		"tasks": map[string]any{
 			"task-plugins": map[string]any{
-				"enabled-plugins": []string{"container", "sidecar", "k8s-array", "spark", "ray", "dask", "databricks"},
+				"enabled-plugins": []string{"container", "sidecar", "k8s-array", "spark", "ray", "dask", "pytorch", "databricks"},
 				"default-for-task-types": map[string]any{
 					"container":       "container",
 					"sidecar":         "sidecar",
@@ -97,11 +97,18 @@ func propellerConfig(s propellerSettings) map[string]any {
 					"spark":           "spark",
 					"ray":             "ray",
 					"dask":            "dask",
+					"pytorch":         "pytorch",
 					"databricks":      "databricks",
 				},
 			},
 		},
 		"plugins": map[string]any{
+			// The platform-wide log links: the Kubeflow plugins render them
+			// once per replica pod ("Kubernetes Logs(master-0)", ...).
+			"logs": map[string]any{
+				"kubernetes-enabled":      true,
+				"kubernetes-template-uri": logsURL + "/#!/log/{{ .namespace }}/{{ .podName }}/pod?namespace={{ .namespace }}",
+			},
 			"spark": map[string]any{
 				"spark-config-default": map[string]string{
 					"spark.kubernetes.allocation.batch.size": "50",

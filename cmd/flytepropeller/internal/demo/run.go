@@ -24,8 +24,10 @@ import (
 )
 
 // Run runs the demo: it starts (or reaches) a cluster, runs FlytePropeller
-// against it, submits the Spark/Ray/Dask/Databricks workflow, plays the
-// operators when the cluster is local, and reports what propeller did. It
+// against it, submits the Spark/Ray/Dask/PyTorch/Databricks workflow, runs
+// the real Kubeflow Training Operator and plays the other operators (and the
+// kubelet for the Training Operator's pods) when the cluster is local, and
+// reports what propeller did. It
 // stops everything it started before returning. An error means the demo
 // could not run; a workflow that ran and failed is a Result with that phase.
 func Run(ctx context.Context, o Options) (res *Result, err error) {
@@ -43,7 +45,7 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 		}
 		fmt.Fprintf(s.out, "==> demo finished in %s\n", since(s.begin))
 	}()
-	for _, stage := range []func(context.Context) error{s.workDir, s.cluster, s.databricks, s.startPropeller} {
+	for _, stage := range []func(context.Context) error{s.workDir, s.cluster, s.trainingOperator, s.databricks, s.startPropeller} {
 		if err := stage(ctx); err != nil {
 			return nil, err
 		}
@@ -70,7 +72,7 @@ type session struct {
 	o     Options
 	out   io.Writer
 	begin time.Time
-	local bool // a local control plane and operator stand-ins
+	local bool // a local control plane, the Training Operator and stand-ins
 	sp    *spawner
 
 	cleanups []func() // run in reverse order at the end
@@ -183,6 +185,28 @@ func (s *session) cluster(ctx context.Context) error {
 	return nil
 }
 
+// trainingOperator starts the real Kubeflow Training Operator against the
+// local control plane (on a KUBECONFIG cluster, the cluster's own does the
+// work).
+func (s *session) trainingOperator(ctx context.Context) error {
+	if !s.local {
+		return nil
+	}
+	version := trainingOperatorVersion(s.o.TrainingOperator)
+	if version != "" {
+		version = " " + version
+	}
+	step(s.out, "starting the Kubeflow Training Operator%s, the real one (%s), for the PyTorchJob; no kubelet runs, so the demo acts as the kubelet for its pods", version, s.o.TrainingOperator)
+	t := time.Now()
+	stop, err := startTrainingOperator(ctx, s.sp, s.o.TrainingOperator, s.c, s.kubeconfig, filepath.Join(s.dir, "training-operator"), s.out)
+	s.atEnd(stop)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(s.out, "    reconciling PyTorchJobs in all namespaces (%s)\n", since(t))
+	return nil
+}
+
 // databricks starts the local Jobs API unless a real workspace is given.
 func (s *session) databricks(context.Context) error {
 	token := s.o.DatabricksToken
@@ -280,12 +304,19 @@ func (s *session) runWorkflow(ctx context.Context) (*Result, error) {
 	if err := watcher.run(watchCtx, &wg); err != nil {
 		return nil, err
 	}
+	if s.local {
+		kubelet := &kubeletStandIn{c: s.c, namespace: s.o.Namespace, prefix: execName, label: labelPyTorch, out: s.out, start: submitted}
+		if err := kubelet.run(watchCtx, &wg); err != nil {
+			return nil, err
+		}
+	}
 	progress := newProgress(s.out, tasks, submitted)
 	s.events.setCallbacks(progress.task, progress.workflow)
 
 	step(s.out, "submitting workflow %s (execution %s/%s, input %s=%d at %s)", workflowName, s.o.Namespace, execName, inputName, s.o.Partitions, sub.Inputs)
 	if s.local {
-		fmt.Fprintf(s.out, "    operators: stand-ins play spark-operator, KubeRay and the Dask operator (status subresource writes)\n")
+		fmt.Fprintf(s.out, "    operators: stand-ins play spark-operator, KubeRay and the Dask operator (status subresource writes);\n")
+		fmt.Fprintf(s.out, "    the real Kubeflow Training Operator reconciles the PyTorchJob, the demo acting as the kubelet for its pods\n")
 	}
 	wf, err := s.c.flyte.FlyteworkflowV1alpha1().FlyteWorkflows(s.o.Namespace).Create(ctx, sub.Workflow, metav1.CreateOptions{})
 	if err != nil {

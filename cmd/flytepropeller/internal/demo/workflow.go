@@ -10,6 +10,7 @@ import (
 	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/admin"
 	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/core"
 	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/plugins"
+	kfplugins "github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/plugins/kubeflow"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/utils"
 	"github.com/flyteorg/flyte/flytepropeller/pkg/apis/flyteworkflow/v1alpha1"
 	"github.com/flyteorg/flyte/flytepropeller/pkg/compiler"
@@ -22,6 +23,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/dask"
+	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/kfoperators/pytorch"
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/ray"
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/spark"
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/webapi/databricks"
@@ -44,6 +46,7 @@ const (
 	labelSpark      = spark.PluginID
 	labelRay        = ray.PluginID
 	labelDask       = dask.PluginID
+	labelPyTorch    = pytorch.PluginID
 	labelDatabricks = "databricks"
 )
 
@@ -52,36 +55,41 @@ const (
 	sparkImage    = "apache/spark:3.5.3-python3"
 	rayImage      = "rayproject/ray:2.40.0"
 	daskImage     = "ghcr.io/dask/dask:2024.12.1-py3.12"
+	pytorchImage  = "pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime"
 	flytekitImage = "ghcr.io/flyteorg/flytekit:py3.11-1.16.0"
 )
 
 // demoTask is one task of the demo workflow.
 type demoTask struct {
-	// Label names the task in the demo's output: spark, ray, dask, databricks.
+	// Label names the task in the demo's output: spark, ray, dask, pytorch,
+	// databricks.
 	Label string
 	// NodeID is the workflow node running it.
 	NodeID string
 	// Kind is the resource the plugin creates (SparkApplication, RayJob,
-	// DaskJob) or "Databricks run".
+	// DaskJob, PyTorchJob) or "Databricks run".
 	Kind string
 	// Template is the task.
 	Template *core.TaskTemplate
 }
 
-// demoTasks are a Spark, a Ray, a Dask and a Databricks task. Their images
+// demoTasks are a Spark, a Ray, a Dask, a PyTorch and a Databricks task.
+// The PyTorch task is flytekit's current form (task_type_version 1, the
+// flyteidl.plugins.kubeflow proto): a master and two workers. Their images
 // and commands are public ones that run for real on a cluster with the
 // operators (KUBECONFIG mode); they read the workflow input through Flyte's
 // {{.inputs.partitions}} template, which the plugins fill from the inputs in
 // blob storage.
 func demoTasks() ([]demoTask, error) {
-	mk := func(name, taskType, image string, args []string, custom proto.Message) (*core.TaskTemplate, error) {
+	mk := func(name, taskType string, typeVersion int32, image string, args []string, custom proto.Message) (*core.TaskTemplate, error) {
 		st, err := utils.MarshalObjToStruct(custom)
 		if err != nil {
 			return nil, err
 		}
 		return &core.TaskTemplate{
-			Id:   &core.Identifier{ResourceType: core.ResourceType_TASK, Project: project, Domain: domain, Name: name, Version: version},
-			Type: taskType,
+			Id:              &core.Identifier{ResourceType: core.ResourceType_TASK, Project: project, Domain: domain, Name: name, Version: version},
+			Type:            taskType,
+			TaskTypeVersion: typeVersion,
 			Metadata: &core.TaskMetadata{
 				Runtime: &core.RuntimeMetadata{Type: core.RuntimeMetadata_FLYTE_SDK, Version: "1.16.0", Flavor: "python"}, //nolint:goconst // the SDK's flavor, not a command,
 				Timeout: durationpb.New(10 * time.Minute),
@@ -115,6 +123,7 @@ func demoTasks() ([]demoTask, error) {
 	}
 	specs := []struct {
 		label, node, kind, name, taskType, image string
+		typeVersion                              int32
 		args                                     []string
 		custom                                   proto.Message
 	}{
@@ -160,6 +169,18 @@ func demoTasks() ([]demoTask, error) {
 			},
 		},
 		{
+			label: labelPyTorch, node: "pytorch-train", kind: "PyTorchJob", name: "demo.pytorch_allreduce", taskType: pytorch.TaskType,
+			typeVersion: 1, image: pytorchImage,
+			// The operator sets MASTER_ADDR, WORLD_SIZE and RANK in every
+			// replica; each adds its rank to the input and all-reduces.
+			args: []string{"python", "-c",
+				"import torch, torch.distributed as dist\ndist.init_process_group('gloo')\nt = torch.tensor([{{.inputs.partitions}} + dist.get_rank()])\ndist.all_reduce(t)\nprint(dist.get_world_size(), 'replicas, sum', t.item())"},
+			custom: &kfplugins.DistributedPyTorchTrainingTask{
+				MasterReplicas: &kfplugins.DistributedPyTorchTrainingReplicaSpec{Common: &plugins.CommonReplicaSpec{Replicas: 1}},
+				WorkerReplicas: &kfplugins.DistributedPyTorchTrainingReplicaSpec{Common: &plugins.CommonReplicaSpec{Replicas: 2}},
+			},
+		},
+		{
 			label: labelDatabricks, node: "databricks-run", kind: "Databricks run", name: "demo.databricks_count", taskType: databricks.TaskTypeDatabricks,
 			image: flytekitImage,
 			args: []string{"pyflyte-execute", "--inputs", "{{.input}}", "--output-prefix", "{{.outputPrefix}}",
@@ -174,7 +195,7 @@ func demoTasks() ([]demoTask, error) {
 	}
 	var out []demoTask
 	for _, s := range specs {
-		t, err := mk(s.name, s.taskType, s.image, s.args, s.custom)
+		t, err := mk(s.name, s.taskType, s.typeVersion, s.image, s.args, s.custom)
 		if err != nil {
 			return nil, fmt.Errorf("task %s: %w", s.name, err)
 		}
