@@ -48,6 +48,12 @@
 //     jobcomp/filetxt record (clusters[].jobCompPath: cat over SSH, a local
 //     file for REST), else from the last terminal state this process saw,
 //     else it fails system-retryable (the job ended; its outcome is unknown).
+//   - Retries: each call is retried within (retry.maxAttempts, jittered
+//     exponential backoff); across polls every call to a failing cluster
+//     goes through one gate per cluster shared by all its tasks
+//     (retry.outageBackoff 30 s doubling to retry.outageMaxBackoff 5 min,
+//     one single-try probe per opening), as Databricks does; while the gate
+//     is closed Get reports the last state seen without calling.
 //   - Credentials never enter JobMeta, logs or errors: errors name the
 //     secret key, never its value; REST answers are redacted.
 package slurm

@@ -1,15 +1,20 @@
 package slurm_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	idlcore "github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/core"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core"
+	"github.com/flyteorg/flyte/flytestdlib/logger"
+	"github.com/sirupsen/logrus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -64,6 +69,15 @@ func (e *realEnv) secretValues() []string {
 // real single-node Slurm, on both transports.
 func TestRealSlurm(t *testing.T) {
 	e := startReal(t)
+	// Every log line the plugin and the machinery write, at debug level, is
+	// kept to check that no credential is in any of them.
+	logs := &syncBuffer{}
+	logrus.SetOutput(io.MultiWriter(os.Stderr, logs))
+	require.NoError(t, logger.SetConfig(&logger.Config{Level: logger.DebugLevel}))
+	defer func() {
+		logrus.SetOutput(os.Stderr)
+		_ = logger.SetConfig(&logger.Config{Level: logger.WarnLevel})
+	}()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	m := loadMachinery(ctx, t, e.cfg, secretsFor(e.secrets))
@@ -232,8 +246,25 @@ func TestRealSlurm(t *testing.T) {
 		}
 	})
 
-	t.Run("credentials never in state or errors", func(t *testing.T) {
+	t.Run("timeout", func(t *testing.T) {
+		// Slurm's smallest time limit is one minute and slurmctld checks
+		// limits about every 30 s: a real TIMEOUT costs 60-90 s.
+		if os.Getenv("FLYTEDIST_SLURM_SLOW") != "1" {
+			t.Skip("a real Slurm TIMEOUT takes 60-90 s (minimum --time is 1 minute); set FLYTEDIST_SLURM_SLOW=1 to run it")
+		}
+		for _, host := range []string{e.sshName, e.restName} {
+			k := fnTask(t, e, host, []string{"sleep", "600"}, map[string]any{"time": "1"})
+			r := m.start(k)
+			ph := m.until(ctx, t, r, 150*time.Second, terminal)
+			assert.Equal(t, core.PhasePermanentFailure, ph.Phase(), host)
+			assert.Equal(t, "SlurmJobTimeout", ph.Err().GetCode())
+		}
+	})
+
+	t.Run("credentials never in state, logs or errors", func(t *testing.T) {
+		require.NotEmpty(t, logs.String(), "logs were captured")
 		for _, sec := range e.secretValues() {
+			assert.NotContains(t, logs.String(), sec, "logs")
 			for i, s := range states {
 				assert.NotContains(t, string(s), sec, "state %d", i)
 			}
@@ -243,6 +274,24 @@ func TestRealSlurm(t *testing.T) {
 			}
 		}
 	})
+}
+
+// syncBuffer is a bytes.Buffer safe for the logger's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func stringLiteral(s string) *idlcore.Literal {

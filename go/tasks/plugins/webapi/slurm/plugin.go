@@ -72,7 +72,10 @@ type Plugin struct {
 	links      linkTemplates
 	secrets    *remote.Secrets
 	retry      *remote.Retrier
-	now        func() time.Time
+	// outage is the backoff across polls, one gate per cluster shared by
+	// every task (retry.outageBackoff).
+	outage *remote.Outage
+	now    func() time.Time
 	// last is the last job state seen per cluster/job, for a job purged
 	// with no jobcomp record.
 	last sync.Map
@@ -121,6 +124,8 @@ func New(cfg Config) (*Plugin, error) {
 	p.retry = remote.NewRetrier(remote.Policy{MaxAttempts: cfg.Retry.MaxAttempts,
 		Base: cfg.Retry.BaseBackoff.Duration, Max: cfg.Retry.MaxBackoff.Duration})
 	p.retry.Log = func(ctx context.Context, f string, a ...any) { logger.Infof(ctx, f, a...) }
+	p.outage = &remote.Outage{Policy: remote.OutagePolicy{Base: cfg.Retry.OutageBackoff.Duration, Max: cfg.Retry.OutageMaxBackoff.Duration},
+		Now: func() time.Time { return p.now() }}
 	for i := range cfg.Clusters {
 		cl := cfg.Clusters[i]
 		key := func(ctx context.Context) (string, error) {
@@ -306,7 +311,7 @@ func (p *Plugin) Create(ctx context.Context, tCtx webapi.TaskExecutionContextRea
 	}
 	var id string
 	var adopted bool
-	err = p.retry.Do(ctx, cl.Name, 0, func() error {
+	err = p.call(ctx, cl.Name, func() error {
 		var e error
 		id, adopted, e = p.transports[cl.Name].submit(ctx, sub)
 		return e
@@ -324,6 +329,33 @@ func (p *Plugin) Create(ctx context.Context, tCtx webapi.TaskExecutionContextRea
 	}
 	meta := JobMeta{Cluster: cl.Name, JobID: id, Marker: sub.Marker, Outputs: sub.Outputs, Note: strings.Join(sub.Notes, "; ")}
 	return meta, nil, nil
+}
+
+// errBackingOff marks a call not made because its cluster is failing.
+var errBackingOff = errors.New("backing off")
+
+// call makes a call to a cluster through its outage gate: while the cluster
+// keeps failing, calls from every task back off across polls
+// (retry.outageBackoff), and each probe is a single try.
+func (p *Plugin) call(ctx context.Context, cluster string, fn func() error) error {
+	ok, failing, wait, failures, last := p.outage.Admit(cluster)
+	if !ok {
+		return fmt.Errorf("%w: %d calls to Slurm cluster %q failed in a row (last: %s); next try in %v",
+			errBackingOff, failures, cluster, last, wait.Round(time.Second))
+	}
+	attempts := 0
+	if failing {
+		attempts = 1
+	}
+	err := p.retry.Do(ctx, cluster, attempts, fn)
+	var se *specError
+	switch e, isCall := asCallError(err); {
+	case err == nil, errors.Is(err, errJobGone), errors.As(err, &se), isCall && e.permanent:
+		p.outage.Succeeded(cluster)
+	case isCall && e.transient && ctx.Err() == nil:
+		p.outage.Failed(cluster, err.Error())
+	}
+	return err
 }
 
 // finalFailure turns an error no retry can change into a failed resource.
@@ -377,11 +409,18 @@ func (p *Plugin) Get(ctx context.Context, gCtx webapi.GetContext) (webapi.Resour
 	key := meta.Cluster + "/" + meta.JobID
 	_, aborted := p.aborted.Load(key)
 	var j *jobInfo
-	err = p.retry.Do(ctx, meta.Cluster, 0, func() error {
+	err = p.call(ctx, meta.Cluster, func() error {
 		var e error
 		j, e = t.job(ctx, meta.JobID)
 		return e
 	})
+	if errors.Is(err, errBackingOff) {
+		if last, ok := p.last.Load(key); ok {
+			// The cluster is failing: report what was last seen rather
+			// than add to the storm.
+			return &jobResource{job: last.(*jobInfo), aborted: aborted}, nil
+		}
+	}
 	if errors.Is(err, errJobGone) {
 		rec, ok, rerr := t.record(ctx, meta.JobID)
 		switch {
@@ -421,7 +460,7 @@ func (p *Plugin) Delete(ctx context.Context, dCtx webapi.DeleteContext) error {
 		return nil
 	}
 	p.aborted.Store(meta.Cluster+"/"+meta.JobID, true)
-	err = p.retry.Do(ctx, meta.Cluster, 0, func() error { return t.cancel(ctx, meta.JobID) })
+	err = p.call(ctx, meta.Cluster, func() error { return t.cancel(ctx, meta.JobID) })
 	if err != nil {
 		return pluginErrors.Wrapf(pluginErrors.DownstreamSystemError, err, "cancelling Slurm job %s", meta.JobID)
 	}
