@@ -39,9 +39,9 @@
 //     string, raw wait status) and v0.0.40+ (lists, {set, number}) behind
 //     one client chosen by apiVersion.
 //   - Status: one table (status.go). FAILED and OUT_OF_MEMORY are permanent
-//     user failures with exit code or signal (the error-file RECOVERABLE
-//     check is not implemented yet); TIMEOUT/DEADLINE permanent; NODE_FAIL,
-//     BOOT_FAIL, PREEMPTED, REQUEUED, REVOKED system-retryable; CANCELLED a
+//     user failures with exit code or signal, retryable when the task's
+//     error file (under the output prefix) says RECOVERABLE;
+//     TIMEOUT/DEADLINE permanent; NODE_FAIL, BOOT_FAIL, PREEMPTED, REQUEUED, REVOKED system-retryable; CANCELLED a
 //     failure that says whether our abort did it; anything else Running with
 //     a reason naming it.
 //   - A job the controller no longer lists is resolved from its

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/gob"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"sync"
 	"testing"
@@ -313,3 +315,13 @@ func (m *machinery) until(ctx context.Context, t testing.TB, r *run, timeout tim
 }
 
 func terminal(ph core.PhaseInfo) bool { return ph.Phase().IsTerminal() }
+
+// restServer answers every job GET with job (v0.0.38 shapes).
+func restServer(t *testing.T, job string, calls *int) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		*calls++
+		_, _ = w.Write([]byte(job))
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}

@@ -489,6 +489,10 @@ func (p *Plugin) Status(ctx context.Context, sCtx webapi.StatusContext) (core.Ph
 		return f.rule.Phase(f.msg, info), nil
 	}
 	ph := phaseOf(j, res.aborted, info)
+	if ph.Phase() == core.PhasePermanentFailure && (j.State == "FAILED" || j.State == "OUT_OF_MEMORY") && recoverable(ctx, sCtx) {
+		// The task's own error file says a retry may succeed.
+		ph = core.PhaseInfoRetryableFailure(ph.Err().GetCode(), ph.Err().GetMessage()+" (the task's error file says RECOVERABLE)", info)
+	}
 	if ph.Phase() == core.PhaseQueued && meta.Note != "" {
 		ph = core.PhaseInfoQueuedWithTaskInfo(ph.Version(), ph.Reason()+" ("+meta.Note+")", info)
 	}
@@ -498,6 +502,18 @@ func (p *Plugin) Status(ctx context.Context, sCtx webapi.StatusContext) (core.Ph
 		}
 	}
 	return ph, nil
+}
+
+// recoverable reports whether the task wrote an error file (flytekit does,
+// under the output prefix, when a slurm_fn task raises) that says a retry
+// may succeed. No error file, or one that cannot be read, is not.
+func recoverable(ctx context.Context, sCtx webapi.StatusContext) bool {
+	reader := ioutils.NewRemoteFileOutputReader(ctx, sCtx.DataStore(), sCtx.OutputWriter(), 0)
+	if isErr, err := reader.IsError(ctx); err != nil || !isErr {
+		return false
+	}
+	ee, err := reader.ReadError(ctx)
+	return err == nil && ee.IsRecoverable
 }
 
 // writeOutputs: a shell task's outputs are its output locations; a
