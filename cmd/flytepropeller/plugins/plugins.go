@@ -2,7 +2,7 @@
 // carries, by importing it for its init():
 //
 //   - ours: spark, ray, dask, pytorch, tensorflow and mpi (k8s plugins)
-//     and databricks (web-API plugin), from github.com/flytedist/flyteplugins;
+//     and databricks and slurm (web-API plugins), from github.com/flytedist/flyteplugins;
 //   - upstream flyteplugins v1.16.8's plugins that we do not replace: the
 //     rest of upstream's loader list (github.com/flyteorg/flyte/flytepropeller/plugins):
 //     container/sidecar/pod, k8s array, AWS Batch array, echo, Athena,
@@ -23,6 +23,7 @@ import (
 	_ "github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/ray"
 	_ "github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/spark"
 	_ "github.com/flytedist/flyteplugins/go/tasks/plugins/webapi/databricks"
+	_ "github.com/flytedist/flyteplugins/go/tasks/plugins/webapi/slurm"
 
 	// Upstream's, minus the seven above.
 	_ "github.com/flyteorg/flyte/flyteplugins/go/tasks/plugins/array/awsbatch"
