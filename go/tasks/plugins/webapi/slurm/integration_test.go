@@ -95,6 +95,7 @@ func TestRealSlurm(t *testing.T) {
 				}, inputs: map[string]*idlcore.Literal{"x": stringLiteral("hello")},
 					outputs: map[string]*idlcore.LiteralType{"o": {Type: &idlcore.LiteralType_Simple{Simple: idlcore.SimpleType_STRING}}}},
 					secretsFor(e.secrets))
+				t.Cleanup(func() { _ = os.Remove("/tmp/out-hello-" + host) })
 				r := m.start(k)
 				ph := m.until(ctx, t, r, 60*time.Second, terminal)
 				require.Equal(t, core.PhaseSuccess, ph.Phase(), ph.Reason())
