@@ -414,7 +414,8 @@ func TestInterruptible(t *testing.T) {
 
 // A pod template that lists a sidecar first: the primary container, found
 // by name, is the one renamed for the operator and given the replica's
-// image; the sidecar is kept as it is.
+// image; the sidecar is kept as it is. MPI's operator takes each pod's
+// first container as its main one, so there the primary moves first.
 func TestPodTemplateSidecarFirst(t *testing.T) {
 	eachPlugin(t, func(t *testing.T, p plugin) {
 		task := p.task(t, 1, p.v1(&plugins.CommonReplicaSpec{Replicas: 2, Image: "worker:2"}, nil))
@@ -426,15 +427,18 @@ func TestPodTemplateSidecarFirst(t *testing.T) {
 		for rt, spec := range parts(p.mustBuild(t, task)).replicas {
 			cs := spec.Template.Spec.Containers
 			require.Len(t, cs, 2, rt)
-			assert.Equal(t, "proxy", cs[0].Name, rt)
-			assert.Equal(t, "envoy:1", cs[0].Image, "%s: the sidecar keeps its image", rt)
-			assert.Equal(t, []string{"--config", "/etc/envoy.yaml"}, cs[0].Args, rt)
-			assert.Equal(t, p.container, cs[1].Name, rt)
-			assert.Equal(t, []string{"pyflyte-execute", "--inputs", "mem://inputs/inputs.pb"}, cs[1].Args, rt)
+			sidecar := primary(t, spec, "proxy")
+			assert.Equal(t, "envoy:1", sidecar.Image, "%s: the sidecar keeps its image", rt)
+			assert.Equal(t, []string{"--config", "/etc/envoy.yaml"}, sidecar.Args, rt)
+			c := primary(t, spec, p.container)
+			assert.Equal(t, []string{"pyflyte-execute", "--inputs", "mem://inputs/inputs.pb"}, c.Args, rt)
 			if rt == "Worker" {
-				assert.Equal(t, "worker:2", cs[1].Image)
+				assert.Equal(t, "worker:2", c.Image)
 			} else {
-				assert.Equal(t, taskImage, cs[1].Image, rt)
+				assert.Equal(t, taskImage, c.Image, rt)
+			}
+			if p.id == mpi.PluginID {
+				assert.Equal(t, p.container, cs[0].Name, "%s: the operator takes the first container", rt)
 			}
 		}
 	})

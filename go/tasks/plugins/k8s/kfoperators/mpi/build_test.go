@@ -74,8 +74,9 @@ func TestReplicas(t *testing.T) {
 }
 
 // v0: workers run the task config's worker_spec_command (split on
-// whitespace, command cleared); without one, the image's entrypoint. The
-// launcher runs the task.
+// whitespace) as their command, args cleared — the operator replaces an
+// empty worker command with `sleep 365d`; without one, command and args are
+// cleared (the operator's sleep, as upstream). The launcher runs the task.
 func TestV0WorkerCommand(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -95,11 +96,11 @@ func TestV0WorkerCommand(t *testing.T) {
 			job := mustBuild(t, tk)
 			w := container(t, job.Spec.MPIReplicaSpecs[worker], "mpi")
 			if tc.want == nil {
-				assert.Empty(t, w.Args, "the image's entrypoint")
+				assert.Empty(t, w.Command, "no worker command: the operator's sleep")
 			} else {
-				assert.Equal(t, tc.want, w.Args)
+				assert.Equal(t, tc.want, w.Command)
 			}
-			assert.Empty(t, w.Command, "the worker's command is cleared")
+			assert.Empty(t, w.Args, "the worker's args are cleared")
 			l := container(t, job.Spec.MPIReplicaSpecs[launcher], "mpi")
 			assert.Equal(t, renderedArgs, l.Args, "the launcher runs the task")
 			assert.Equal(t, []string{"/bin/entrypoint"}, l.Command)
@@ -109,14 +110,16 @@ func TestV0WorkerCommand(t *testing.T) {
 	}
 }
 
-// v1: a replica's command becomes its args (as upstream); without one it
-// runs the task's args. Images and resources are the replica's.
+// v1: the launcher's command becomes its args (as upstream); the workers'
+// becomes their command (args cleared), so the operator runs it instead of
+// its `sleep 365d`. Images and resources are the replica's.
 func TestV1Commands(t *testing.T) {
 	job := mustBuild(t, task(t, 1, v1Job()))
 	l := container(t, job.Spec.MPIReplicaSpecs[launcher], "mpi")
 	w := container(t, job.Spec.MPIReplicaSpecs[worker], "mpi")
 	assert.Equal(t, []string{"mpirun", "-np", "8", "python", "train.py"}, l.Args)
-	assert.Equal(t, []string{"/usr/sbin/sshd", "-De"}, w.Args)
+	assert.Equal(t, []string{"/usr/sbin/sshd", "-De"}, w.Command)
+	assert.Empty(t, w.Args)
 	assert.Equal(t, "ghcr.io/flyteorg/mpi-launcher:v1", l.Image)
 	assert.Equal(t, "ghcr.io/flyteorg/mpi-worker:v1", w.Image)
 	assert.Equal(t, resource.MustParse("1"), l.Resources.Limits[v1.ResourceCPU])
