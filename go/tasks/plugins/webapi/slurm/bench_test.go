@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -26,7 +27,7 @@ func benchRest(b *testing.B) *httptest.Server {
 		case strings.HasSuffix(r.URL.Path, "/job/submit"):
 			fmt.Fprintf(w, `{"job_id":%d,"errors":[]}`, next.Add(1))
 		default:
-			id := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
+			id := strconv.Itoa(atoiOr0(r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]))
 			fmt.Fprintf(w, `{"jobs":[{"job_id":%s,"name":"m","job_state":["RUNNING"],"exit_code":{"return_code":{"number":0}},"standard_output":"/tmp/slurm-%%j.out"}]}`, id)
 		}
 	}))
@@ -96,4 +97,9 @@ func BenchmarkRealSlurm(b *testing.B) {
 			benchCreateAndPoll(b, p, k)
 		})
 	}
+}
+
+func atoiOr0(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }

@@ -190,6 +190,8 @@ func scalarString(v *structpb.Value) (string, error) {
 // script comes from, or how the plugin tracks it are left out on purpose
 // (uid, gid, wrap, parsable, job-name, comment, wait, test-only, export-file,
 // chdir is allowed).
+//
+//nolint:goconst // a table of sbatch option names, read as one
 var sbatchOptions = map[string]bool{
 	"account": true, "acctg-freq": true, "array": true, "batch": true, "bb": true, "bbf": true,
 	"begin": true, "chdir": true, "cluster-constraint": true, "constraint": true, "container": true,

@@ -23,8 +23,8 @@ import (
 )
 
 const (
-	sshKeySecret = "slurm-ssh-key"
-	jwtSecret    = "slurm-jwt"
+	sshKeySecret = "slurm-ssh-key" // #nosec G101 -- the name of a secret, not a secret
+	jwtSecret    = "slurm-jwt"     // #nosec G101 -- the name of a secret, not a secret
 )
 
 // realEnv is a real Slurm and the two cluster entries pointing at it.

@@ -17,6 +17,12 @@ const (
 	StderrLinkName = "Slurm stderr"
 )
 
+// Template variables (and custom-info keys) for the job's output paths.
+const (
+	keyStdout = "stdout"
+	keyStderr = "stderr"
+)
+
 // linkTemplates are the parsed plugins.slurm.logs templates.
 type linkTemplates struct {
 	stdout, stderr *template.Template
@@ -28,7 +34,7 @@ func parseLinks(l LogTemplates) (linkTemplates, error) {
 		src string
 		dst **template.Template
 		key string
-	}{{l.Stdout, &out.stdout, "stdout"}, {l.Stderr, &out.stderr, "stderr"}} {
+	}{{l.Stdout, &out.stdout, keyStdout}, {l.Stderr, &out.stderr, keyStderr}} {
 		if x.src == "" {
 			continue
 		}
@@ -44,7 +50,7 @@ func parseLinks(l LogTemplates) (linkTemplates, error) {
 // taskInfo is the job's links and state for Flyte to show.
 func (l linkTemplates) taskInfo(cluster string, j *jobInfo, now time.Time) *core.TaskInfo {
 	info := &core.TaskInfo{OccurredAt: &now}
-	vars := map[string]string{"slurmJobID": j.ID, "slurmCluster": cluster, "stdout": j.StdOut, "stderr": j.StdErr}
+	vars := map[string]string{"slurmJobID": j.ID, "slurmCluster": cluster, keyStdout: j.StdOut, keyStderr: j.StdErr}
 	for _, x := range []struct {
 		t    *template.Template
 		name string
@@ -60,7 +66,7 @@ func (l linkTemplates) taskInfo(cluster string, j *jobInfo, now time.Time) *core
 	}
 	fields := map[string]*structpb.Value{}
 	for k, v := range map[string]string{"slurmJobID": j.ID, "slurmCluster": cluster, "state": j.State, "reason": j.Reason,
-		"stdout": j.StdOut, "stderr": j.StdErr} {
+		keyStdout: j.StdOut, keyStderr: j.StdErr} {
 		if v != "" {
 			fields[k] = structpb.NewStringValue(v)
 		}

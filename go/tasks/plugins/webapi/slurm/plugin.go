@@ -29,6 +29,8 @@ const (
 	codeBadTaskSpec  = pluginErrors.BadTaskSpecification
 	codeClusterError = "SlurmClusterError"
 	codeJobLost      = "SlurmJobOutcomeUnknown"
+	// codeSubmitRejected: sbatch or slurmrestd refused the job.
+	codeSubmitRejected = "SlurmSubmitRejected"
 )
 
 // JobMeta is the plugin state of a submitted job: where it runs and how to
@@ -371,7 +373,7 @@ func (p *Plugin) finalFailure(err error) *jobResource {
 	code := e.code
 	outcome := remote.SystemPermanentFailure
 	switch code {
-	case codeBadTaskSpec, "SlurmSubmitRejected":
+	case codeBadTaskSpec, codeSubmitRejected:
 		outcome = remote.PermanentFailure
 	case "":
 		code = codeClusterError
@@ -489,7 +491,7 @@ func (p *Plugin) Status(ctx context.Context, sCtx webapi.StatusContext) (core.Ph
 		return f.rule.Phase(f.msg, info), nil
 	}
 	ph := phaseOf(j, res.aborted, info)
-	if ph.Phase() == core.PhasePermanentFailure && (j.State == "FAILED" || j.State == "OUT_OF_MEMORY") && recoverable(ctx, sCtx) {
+	if ph.Phase() == core.PhasePermanentFailure && (j.State == stateFailed || j.State == stateOutOfMemory) && recoverable(ctx, sCtx) {
 		// The task's own error file says a retry may succeed.
 		ph = core.PhaseInfoRetryableFailure(ph.Err().GetCode(), ph.Err().GetMessage()+" (the task's error file says RECOVERABLE)", info)
 	}
@@ -604,6 +606,6 @@ func (p *Plugin) Render(ctx context.Context, tCtx webapi.TaskExecutionContextRea
 		return nil, err
 	}
 	r.Request = map[string]any{"method": "POST", "url": strings.TrimSuffix(cl.Address, "/") + "/slurm/" + cl.APIVersion + "/job/submit",
-		"body": map[string]any{"script": sub.Script, "job": job}}
+		"body": map[string]any{restScriptField: sub.Script, "job": job}}
 	return r, nil
 }

@@ -17,32 +17,39 @@ const (
 	versionUnknown = 1
 )
 
+// State names the plugin refers to outside the table.
+const (
+	stateFailed      = "FAILED"
+	stateOutOfMemory = "OUT_OF_MEMORY"
+	stateCancelled   = "CANCELLED"
+)
+
 // stateRules is THE state table: every Slurm job state (squeue/scontrol
 // long names) and what it means for the task. A state missing here maps to
 // remote.UnknownState: Running, with a reason naming it.
 var stateRules = map[string]remote.Rule{
-	"PENDING":       {Outcome: remote.Queued, Reason: "Slurm job pending", Version: versionPending},
-	"CONFIGURING":   {Outcome: remote.Initializing, Reason: "Slurm job configuring its nodes"},
-	"RUNNING":       {Outcome: remote.Running},
-	"COMPLETING":    {Outcome: remote.Running, Reason: "Slurm job completing", Version: 1},
-	"SUSPENDED":     {Outcome: remote.Running, Reason: "Slurm job suspended", Version: 2},
-	"STOPPED":       {Outcome: remote.Running, Reason: "Slurm job stopped (SIGSTOP)", Version: 3},
-	"RESIZING":      {Outcome: remote.Running, Reason: "Slurm job resizing", Version: 4},
-	"SIGNALING":     {Outcome: remote.Running, Reason: "Slurm job being signalled", Version: 5},
-	"REQUEUE_FED":   {Outcome: remote.Queued, Reason: "Slurm job requeued by the federation", Version: versionPending},
-	"REQUEUE_HOLD":  {Outcome: remote.Queued, Reason: "Slurm job requeued and held", Version: versionPending},
-	"SPECIAL_EXIT":  {Outcome: remote.Queued, Reason: "Slurm job requeued in special exit state (held)", Version: versionPending},
-	"COMPLETED":     {Outcome: remote.Succeeded},
-	"FAILED":        {Outcome: remote.PermanentFailure, Code: "SlurmJobFailed", Reason: "Slurm job failed"},
-	"OUT_OF_MEMORY": {Outcome: remote.PermanentFailure, Code: "SlurmJobOutOfMemory", Reason: "Slurm job ran out of memory"},
-	"TIMEOUT":       {Outcome: remote.PermanentFailure, Code: "SlurmJobTimeout", Reason: "Slurm job reached its time limit"},
-	"DEADLINE":      {Outcome: remote.PermanentFailure, Code: "SlurmJobDeadline", Reason: "Slurm job reached its deadline"},
-	"NODE_FAIL":     {Outcome: remote.SystemRetryableFailure, Code: "SlurmNodeFail", Reason: "a node of the Slurm job failed"},
-	"BOOT_FAIL":     {Outcome: remote.SystemRetryableFailure, Code: "SlurmBootFail", Reason: "a node of the Slurm job failed to boot"},
-	"PREEMPTED":     {Outcome: remote.SystemRetryableFailure, Code: "SlurmJobPreempted", Reason: "Slurm job preempted"},
-	"REQUEUED":      {Outcome: remote.SystemRetryableFailure, Code: "SlurmJobRequeued", Reason: "Slurm job requeued"},
-	"REVOKED":       {Outcome: remote.SystemRetryableFailure, Code: "SlurmJobRevoked", Reason: "Slurm job revoked (ran on another federated cluster)"},
-	"CANCELLED":     {Outcome: remote.PermanentFailure, Code: "SlurmJobCancelled", Reason: "Slurm job cancelled"},
+	"PENDING":        {Outcome: remote.Queued, Reason: "Slurm job pending", Version: versionPending},
+	"CONFIGURING":    {Outcome: remote.Initializing, Reason: "Slurm job configuring its nodes"},
+	"RUNNING":        {Outcome: remote.Running},
+	"COMPLETING":     {Outcome: remote.Running, Reason: "Slurm job completing", Version: 1},
+	"SUSPENDED":      {Outcome: remote.Running, Reason: "Slurm job suspended", Version: 2},
+	"STOPPED":        {Outcome: remote.Running, Reason: "Slurm job stopped (SIGSTOP)", Version: 3},
+	"RESIZING":       {Outcome: remote.Running, Reason: "Slurm job resizing", Version: 4},
+	"SIGNALING":      {Outcome: remote.Running, Reason: "Slurm job being signalled", Version: 5},
+	"REQUEUE_FED":    {Outcome: remote.Queued, Reason: "Slurm job requeued by the federation", Version: versionPending},
+	"REQUEUE_HOLD":   {Outcome: remote.Queued, Reason: "Slurm job requeued and held", Version: versionPending},
+	"SPECIAL_EXIT":   {Outcome: remote.Queued, Reason: "Slurm job requeued in special exit state (held)", Version: versionPending},
+	"COMPLETED":      {Outcome: remote.Succeeded},
+	stateFailed:      {Outcome: remote.PermanentFailure, Code: "SlurmJobFailed", Reason: "Slurm job failed"},
+	stateOutOfMemory: {Outcome: remote.PermanentFailure, Code: "SlurmJobOutOfMemory", Reason: "Slurm job ran out of memory"},
+	"TIMEOUT":        {Outcome: remote.PermanentFailure, Code: "SlurmJobTimeout", Reason: "Slurm job reached its time limit"},
+	"DEADLINE":       {Outcome: remote.PermanentFailure, Code: "SlurmJobDeadline", Reason: "Slurm job reached its deadline"},
+	"NODE_FAIL":      {Outcome: remote.SystemRetryableFailure, Code: "SlurmNodeFail", Reason: "a node of the Slurm job failed"},
+	"BOOT_FAIL":      {Outcome: remote.SystemRetryableFailure, Code: "SlurmBootFail", Reason: "a node of the Slurm job failed to boot"},
+	"PREEMPTED":      {Outcome: remote.SystemRetryableFailure, Code: "SlurmJobPreempted", Reason: "Slurm job preempted"},
+	"REQUEUED":       {Outcome: remote.SystemRetryableFailure, Code: "SlurmJobRequeued", Reason: "Slurm job requeued"},
+	"REVOKED":        {Outcome: remote.SystemRetryableFailure, Code: "SlurmJobRevoked", Reason: "Slurm job revoked (ran on another federated cluster)"},
+	stateCancelled:   {Outcome: remote.PermanentFailure, Code: "SlurmJobCancelled", Reason: "Slurm job cancelled"},
 }
 
 // shortStates maps squeue's compact codes to state names.
@@ -139,10 +146,10 @@ func failureDetail(j *jobInfo, aborted bool) string {
 	parts := []string{"job " + j.ID}
 	if j.Signal != 0 {
 		parts = append(parts, fmt.Sprintf("killed by signal %d", j.Signal))
-	} else if j.State != "CANCELLED" {
+	} else if j.State != stateCancelled {
 		parts = append(parts, fmt.Sprintf("exit code %d", j.ExitCode))
 	}
-	if j.State == "CANCELLED" {
+	if j.State == stateCancelled {
 		switch {
 		case aborted:
 			parts = append(parts, "cancelled by Flyte's abort")

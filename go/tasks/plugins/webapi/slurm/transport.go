@@ -24,6 +24,9 @@ type transport interface {
 	close()
 }
 
+// opSubmit names the submit call in errors.
+const opSubmit = "submit"
+
 // errJobGone: the controller does not list the job (purged after
 // MinJobAge, or never existed).
 var errJobGone = errors.New("the Slurm controller no longer lists the job")

@@ -132,12 +132,11 @@ func (t *restTransport) do(ctx context.Context, op, method, path string, body an
 		return 0, nil, &callError{op: op, cluster: t.cl.Name, transient: true, msg: "reading the answer: " + err.Error()}
 	}
 	raw = []byte(remote.Redact(string(raw), tok))
-	switch {
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+	switch resp.StatusCode {
+	case http.StatusUnauthorized, http.StatusForbidden:
 		return resp.StatusCode, raw, &callError{op: op, cluster: t.cl.Name, permanent: true,
 			msg: fmt.Sprintf("slurmrestd refused the token from secret %q for user %q (HTTP %d)", t.cl.SecretKey, t.cl.User, resp.StatusCode)}
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusBadGateway ||
-		resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusGatewayTimeout:
+	case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
 		return resp.StatusCode, raw, &callError{op: op, cluster: t.cl.Name, transient: true,
 			after: remote.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
 			msg:   fmt.Sprintf("HTTP %d: %s", resp.StatusCode, remote.Snippet(raw))}
@@ -224,8 +223,13 @@ func expandPattern(p, id, name, user string) string {
 	return r.Replace(p)
 }
 
+// restScriptField is the submission's script field (and argv[0]).
+const restScriptField = "script"
+
 // restFields maps the sbatch options REST can express to job fields.
 // Options missing here cannot be sent over REST (BadTaskSpecification).
+//
+//nolint:goconst // a table of sbatch option names, read as one
 var restFields = map[string]string{
 	"partition": "partition", "account": "account", "qos": "qos", "time": "time_limit",
 	"cpus-per-task": "cpus_per_task", "ntasks": "tasks", "nodes": "nodes", "mem": "memory_per_node",
@@ -280,7 +284,7 @@ func restJobBody(sub *Submission, shape restShape) (map[string]any, error) {
 		job["standard_output"] = strings.TrimSuffix(fmt.Sprint(job["current_working_directory"]), "/") + "/slurm-%j.out"
 	}
 	if len(sub.Args) > 0 {
-		job["argv"] = append([]string{"script"}, sub.Args...)
+		job["argv"] = append([]string{restScriptField}, sub.Args...)
 	}
 	return job, nil
 }
@@ -381,7 +385,7 @@ func (t *restTransport) submit(ctx context.Context, sub *Submission) (string, bo
 		args := `"$@"`
 		script = "#!/bin/bash\nexec " + shellQuote(sub.ScriptPath) + " " + args + "\n"
 	}
-	status, raw, err := t.do(ctx, "submit", http.MethodPost, "/job/submit", map[string]any{"script": script, "job": job})
+	status, raw, err := t.do(ctx, opSubmit, http.MethodPost, "/job/submit", map[string]any{restScriptField: script, "job": job})
 	if err != nil {
 		return "", false, err
 	}
@@ -390,11 +394,11 @@ func (t *restTransport) submit(ctx context.Context, sub *Submission) (string, bo
 		JobID *int64 `json:"job_id"`
 	}
 	if jerr := json.Unmarshal(raw, &out); jerr != nil {
-		return "", false, &callError{op: "submit", cluster: t.cl.Name, transient: true, msg: fmt.Sprintf("unreadable answer (HTTP %d): %s", status, remote.Snippet(raw))}
+		return "", false, &callError{op: opSubmit, cluster: t.cl.Name, transient: true, msg: fmt.Sprintf("unreadable answer (HTTP %d): %s", status, remote.Snippet(raw))}
 	}
 	if out.JobID == nil || *out.JobID == 0 || len(out.Errors) > 0 {
-		return "", false, &callError{op: "submit", cluster: t.cl.Name, permanent: status < 500, transient: status >= 500, code: "SlurmSubmitRejected",
-			msg: fmt.Sprintf("slurmrestd rejected the job (HTTP %d): %s", status, out.restErrors.String())}
+		return "", false, &callError{op: opSubmit, cluster: t.cl.Name, permanent: status < 500, transient: status >= 500, code: codeSubmitRejected,
+			msg: fmt.Sprintf("slurmrestd rejected the job (HTTP %d): %s", status, out.String())}
 	}
 	return strconv.FormatInt(*out.JobID, 10), false, nil
 }

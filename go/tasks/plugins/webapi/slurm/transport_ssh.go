@@ -205,16 +205,16 @@ func (t *sshTransport) submit(ctx context.Context, sub *Submission) (string, boo
 		stdin = sub.Script
 	}
 	b.WriteString("\n")
-	out, errOut, code, err := t.run(ctx, "submit", b.String(), stdin)
+	out, errOut, code, err := t.run(ctx, opSubmit, b.String(), stdin)
 	if err != nil {
 		return "", false, err
 	}
 	if code == exitNoScript {
-		return "", false, &callError{op: "submit", cluster: t.cl.Name, permanent: true, code: "BadTaskSpecification", msg: strings.TrimSpace(errOut)}
+		return "", false, &callError{op: opSubmit, cluster: t.cl.Name, permanent: true, code: "BadTaskSpecification", msg: strings.TrimSpace(errOut)}
 	}
 	if code != 0 {
 		// sbatch refused the job (bad partition, bad option value, ...).
-		return "", false, &callError{op: "submit", cluster: t.cl.Name, permanent: true, code: "SlurmSubmitRejected",
+		return "", false, &callError{op: opSubmit, cluster: t.cl.Name, permanent: true, code: codeSubmitRejected,
 			msg: fmt.Sprintf("sbatch exited %d: %s", code, snippetOf(errOut))}
 	}
 	line := lastLine(out)
@@ -224,7 +224,7 @@ func (t *sshTransport) submit(ctx context.Context, sub *Submission) (string, boo
 	}
 	id, _, _ := strings.Cut(line, ";")
 	if !isJobID(id) {
-		return "", false, t.fail("submit", true, false, "unexpected sbatch output %q", snippetOf(out))
+		return "", false, t.fail(opSubmit, true, false, "unexpected sbatch output %q", snippetOf(out))
 	}
 	return id, adopted, nil
 }
