@@ -1,0 +1,97 @@
+package tensorflow_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/flyteorg/flyte/flyteplugins/go/tasks/logs"
+	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/tasklog"
+	kubeflowv1 "github.com/kubeflow/training-operator/pkg/apis/kubeflow.org/v1"
+	"github.com/stretchr/testify/require"
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/internal/kittest"
+)
+
+// The inputs of these benchmarks are duplicated in
+// cmd/flytepropeller/bench, which runs upstream's plugin on them.
+
+func benchBuild(b *testing.B, tk kittest.Task) {
+	kittest.SetPlatform(b, richPlatform())
+	p := registered(b)
+	tCtx := kittest.New(tk)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := p.BuildResource(ctx, tCtx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkBuildResource builds a v1 task with a chief, two parameter
+// servers, four workers and an evaluator, each with its own image and
+// resources, over a richly configured platform.
+func BenchmarkBuildResource(b *testing.B) {
+	benchBuild(b, task(b, 1, v1Job()))
+}
+
+// benchLogs is a plugins.logs section with a Kubernetes link and a
+// templated one, for one test.
+func benchLogs(b testing.TB) {
+	prev := *logs.GetLogConfig()
+	require.NoError(b, logs.SetLogConfig(&logs.LogConfig{
+		IsKubernetesEnabled:   true,
+		KubernetesTemplateURI: "https://k8s/#!/log/{{ .namespace }}/{{ .podName }}/pod?namespace={{ .namespace }}",
+		Templates: []tasklog.TemplateLogPlugin{{
+			DisplayName:  "Grafana",
+			TemplateURIs: []tasklog.TemplateURI{"https://grafana/explore?pod={{ .podName }}&container={{ .containerName }}&from={{ .podUnixStartTime }}&to={{ .podUnixFinishTime }}"},
+		}},
+	}))
+	b.Cleanup(func() { _ = logs.SetLogConfig(&prev) })
+}
+
+// runningJob is a running TFJob with a chief, two parameter servers, four
+// workers and an evaluator.
+func runningJob() *kubeflowv1.TFJob {
+	created := metav1.Unix(1767323045, 0)
+	start := metav1.NewTime(created.Add(5 * time.Second))
+	running := metav1.NewTime(created.Add(40 * time.Second))
+	return &kubeflowv1.TFJob{
+		ObjectMeta: metav1.ObjectMeta{Name: "f8a1b2c3d4-n0-0", Namespace: "flyteproject-development", CreationTimestamp: created},
+		Spec: kubeflowv1.TFJobSpec{TFReplicaSpecs: map[kubeflowv1.ReplicaType]*kubeflowv1.ReplicaSpec{
+			chief:     {Replicas: new(int32(1))},
+			ps:        {Replicas: new(int32(2))},
+			worker:    {Replicas: new(int32(4))},
+			evaluator: {Replicas: new(int32(1))},
+		}},
+		Status: kubeflowv1.JobStatus{
+			Conditions: []kubeflowv1.JobCondition{
+				{Type: kubeflowv1.JobCreated, Status: v1.ConditionTrue, Reason: "TFJobCreated", LastTransitionTime: start},
+				{Type: kubeflowv1.JobRunning, Status: v1.ConditionTrue, Reason: "TFJobRunning", LastTransitionTime: running},
+			},
+			StartTime: &start,
+		},
+	}
+}
+
+// BenchmarkGetTaskPhase maps a running job with per-replica links (eight
+// pods, two links each), as propeller does on every round.
+func BenchmarkGetTaskPhase(b *testing.B) {
+	benchLogs(b)
+	p := registered(b)
+	pCtx := kittest.New(task(b, 1, v1Job()))
+	job := runningJob()
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		phase, err := p.GetTaskPhase(ctx, pCtx, job)
+		if err != nil || len(phase.Info().Logs) != 16 {
+			b.Fatal(err, phase.Info())
+		}
+	}
+}
