@@ -23,7 +23,7 @@ func TestSlurmIsRegistered(t *testing.T) {
 	}
 	var types []string
 	for _, tt := range found[0].RegisteredTaskTypes {
-		types = append(types, string(tt))
+		types = append(types, tt)
 	}
 	slices.Sort(types)
 	if !reflect.DeepEqual(types, []string{"slurm", "slurm_fn"}) {
