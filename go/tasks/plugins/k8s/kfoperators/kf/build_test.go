@@ -68,7 +68,7 @@ func TestRunPolicy(t *testing.T) {
 			rp:   &kfplugins.RunPolicy{TtlSecondsAfterFinished: 60},
 			want: kubeflowv1.RunPolicy{CleanPodPolicy: new(kubeflowv1.CleanPodPolicyNone), TTLSecondsAfterFinished: new(int32(60)), ActiveDeadlineSeconds: new(int64(3600))}},
 		{name: "a huge timeout", version: 1, timeout: time.Duration(math.MaxInt64),
-			want: kubeflowv1.RunPolicy{ActiveDeadlineSeconds: new(int64(math.MaxInt64/int64(time.Second) + 1))}},
+			want: kubeflowv1.RunPolicy{ActiveDeadlineSeconds: new(math.MaxInt64/int64(time.Second) + 1)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			eachPlugin(t, func(t *testing.T, p plugin) {
@@ -398,7 +398,7 @@ func TestInterruptible(t *testing.T) {
 				assert.NotEmpty(t, replicas)
 				for rt, spec := range replicas {
 					pod := spec.Template.Spec
-					want := interruptible && !(p.id == mpi.PluginID && rt == kubeflowv1.MPIJobReplicaTypeLauncher)
+					want := interruptible && (p.id != mpi.PluginID || rt != kubeflowv1.MPIJobReplicaTypeLauncher)
 					assert.Equal(t, want, onSpot(pod), "v%d %s interruptible=%v", version, rt, interruptible)
 					if want {
 						assert.Equal(t, []v1.NodeSelectorRequirement{*platform.InterruptibleNodeSelectorRequirement}, required(pod), rt)
@@ -455,7 +455,7 @@ func TestTaskContainer(t *testing.T) {
 			for rt, spec := range parts(p.mustBuild(t, p.task(t, version, custom))).replicas {
 				require.Len(t, spec.Template.Spec.Containers, 1)
 				c := primary(t, spec, p.container)
-				if !(p.id == mpi.PluginID && version == 0 && rt == "Worker") {
+				if p.id != mpi.PluginID || version != 0 || rt != "Worker" {
 					assert.Equal(t, "mem://inputs/inputs.pb", c.Args[2], "v%d %s", version, rt)
 					assert.Equal(t, "mem://outputs/f8a1b2c3d4-n0-0", c.Args[4], "v%d %s", version, rt)
 				}

@@ -66,7 +66,7 @@ func TestReplicas(t *testing.T) {
 			for rt, spec := range job.Spec.MPIReplicaSpecs {
 				got[rt] = *spec.Replicas
 				require.Len(t, spec.Template.Spec.Containers, 1, rt)
-				assert.NotEmpty(t, container(t, spec, "mpi").Image, rt)
+				assert.NotEmpty(t, container(t, spec).Image, rt)
 			}
 			assert.Equal(t, tc.want, got)
 		})
@@ -94,14 +94,14 @@ func TestV0WorkerCommand(t *testing.T) {
 			tk.Template.GetContainer().Command = []string{"/bin/entrypoint"}
 			tk.Template.Config = tc.config
 			job := mustBuild(t, tk)
-			w := container(t, job.Spec.MPIReplicaSpecs[worker], "mpi")
+			w := container(t, job.Spec.MPIReplicaSpecs[worker])
 			if tc.want == nil {
 				assert.Empty(t, w.Command, "no worker command: the operator's sleep")
 			} else {
 				assert.Equal(t, tc.want, w.Command)
 			}
 			assert.Empty(t, w.Args, "the worker's args are cleared")
-			l := container(t, job.Spec.MPIReplicaSpecs[launcher], "mpi")
+			l := container(t, job.Spec.MPIReplicaSpecs[launcher])
 			assert.Equal(t, renderedArgs, l.Args, "the launcher runs the task")
 			assert.Equal(t, []string{"/bin/entrypoint"}, l.Command)
 			assert.Equal(t, taskImage, w.Image)
@@ -115,8 +115,8 @@ func TestV0WorkerCommand(t *testing.T) {
 // its `sleep 365d`. Images and resources are the replica's.
 func TestV1Commands(t *testing.T) {
 	job := mustBuild(t, task(t, 1, v1Job()))
-	l := container(t, job.Spec.MPIReplicaSpecs[launcher], "mpi")
-	w := container(t, job.Spec.MPIReplicaSpecs[worker], "mpi")
+	l := container(t, job.Spec.MPIReplicaSpecs[launcher])
+	w := container(t, job.Spec.MPIReplicaSpecs[worker])
 	assert.Equal(t, []string{"mpirun", "-np", "8", "python", "train.py"}, l.Args)
 	assert.Equal(t, []string{"/usr/sbin/sshd", "-De"}, w.Command)
 	assert.Empty(t, w.Args)
@@ -131,8 +131,8 @@ func TestV1Commands(t *testing.T) {
 	custom.LauncherReplicas.Command = nil
 	custom.WorkerReplicas.Command = nil
 	job = mustBuild(t, task(t, 1, custom))
-	assert.Equal(t, renderedArgs, container(t, job.Spec.MPIReplicaSpecs[launcher], "mpi").Args)
-	assert.Equal(t, renderedArgs, container(t, job.Spec.MPIReplicaSpecs[worker], "mpi").Args)
+	assert.Equal(t, renderedArgs, container(t, job.Spec.MPIReplicaSpecs[launcher]).Args)
+	assert.Equal(t, renderedArgs, container(t, job.Spec.MPIReplicaSpecs[worker]).Args)
 }
 
 // slots sets slotsPerWorker for both versions; unset is 1.

@@ -101,26 +101,17 @@ func mustBuild(t testing.TB, task kittest.Task) *kubeflowv1.MPIJob {
 	return job
 }
 
-// container is the named container of a replica's pod.
-func container(t testing.TB, spec *kubeflowv1.ReplicaSpec, name string) v1.Container {
+// container is a replica pod's container named mpi, the operator's.
+func container(t testing.TB, spec *kubeflowv1.ReplicaSpec) v1.Container {
 	t.Helper()
 	require.NotNil(t, spec)
 	for _, c := range spec.Template.Spec.Containers {
-		if c.Name == name {
+		if c.Name == "mpi" {
 			return c
 		}
 	}
-	t.Fatalf("no container %q", name)
+	t.Fatalf("no container %q", "mpi")
 	return v1.Container{}
-}
-
-func env(c v1.Container, name string) (v1.EnvVar, bool) {
-	for _, e := range c.Env {
-		if e.Name == name {
-			return e, true
-		}
-	}
-	return v1.EnvVar{}, false
 }
 
 // richPlatform is a plugins.k8s section such as a platform sets.

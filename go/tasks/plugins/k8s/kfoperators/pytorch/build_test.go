@@ -61,7 +61,7 @@ func TestReplicas(t *testing.T) {
 				require.NotNil(t, spec.Replicas, rt)
 				got[rt] = *spec.Replicas
 				require.Len(t, spec.Template.Spec.Containers, 1, rt)
-				c := container(t, spec, "pytorch")
+				c := container(t, spec)
 				assert.NotEmpty(t, c.Image, rt)
 			}
 			assert.Equal(t, tc.want, got)
@@ -76,7 +76,7 @@ func TestV0(t *testing.T) {
 	assert.Nil(t, job.Spec.ElasticPolicy)
 	assert.Equal(t, kubeflowv1.RunPolicy{}, job.Spec.RunPolicy)
 	for rt, spec := range job.Spec.PyTorchReplicaSpecs {
-		c := container(t, spec, "pytorch")
+		c := container(t, spec)
 		assert.Equal(t, taskImage, c.Image, rt)
 		assert.Equal(t, resource.MustParse("1"), c.Resources.Limits[v1.ResourceCPU], rt)
 		assert.Equal(t, "mem://inputs/inputs.pb", c.Args[2], rt)
@@ -96,7 +96,7 @@ func TestV0(t *testing.T) {
 func TestV1PerReplica(t *testing.T) {
 	job := mustBuild(t, task(t, 1, v1Job()))
 	m, w := job.Spec.PyTorchReplicaSpecs[master], job.Spec.PyTorchReplicaSpecs[worker]
-	mc, wc := container(t, m, "pytorch"), container(t, w, "pytorch")
+	mc, wc := container(t, m), container(t, w)
 	assert.Equal(t, "ghcr.io/flyteorg/pytorch-master:v1", mc.Image)
 	assert.Equal(t, "ghcr.io/flyteorg/pytorch-worker:v1", wc.Image)
 	assert.Equal(t, resource.MustParse("2"), mc.Resources.Limits[v1.ResourceCPU])
@@ -161,7 +161,7 @@ func TestElastic(t *testing.T) {
 			assert.NotContains(t, job.Spec.PyTorchReplicaSpecs, master, "an elastic job has no master")
 			require.Contains(t, job.Spec.PyTorchReplicaSpecs, worker)
 			w := job.Spec.PyTorchReplicaSpecs[worker]
-			_, ok := env(container(t, w, "pytorch"), flytek8s.FlyteInternalWorkerNameEnvVarKey)
+			_, ok := env(container(t, w), flytek8s.FlyteInternalWorkerNameEnvVarKey)
 			assert.True(t, ok)
 		})
 	}
@@ -203,7 +203,7 @@ func TestErrorAggregationEnv(t *testing.T) {
 		} {
 			job := mustBuild(t, tk)
 			for rt, spec := range job.Spec.PyTorchReplicaSpecs {
-				c := container(t, spec, "pytorch")
+				c := container(t, spec)
 				got, ok := env(c, workerName.Name)
 				assert.True(t, ok, "%s %s aggregate=%v: worker name", name, rt, aggregate)
 				assert.Equal(t, workerName, got)
@@ -244,7 +244,7 @@ func TestErrorAggregationEnvSetByName(t *testing.T) {
 		}}}),
 	}
 	for rt, spec := range mustBuild(t, tk).Spec.PyTorchReplicaSpecs {
-		c := container(t, spec, "pytorch")
+		c := container(t, spec)
 		var found []v1.EnvVar
 		for _, e := range c.Env {
 			if e.Name == flytek8s.FlyteInternalWorkerNameEnvVarKey {

@@ -62,7 +62,7 @@ func TestReplicas(t *testing.T) {
 				require.NotNil(t, spec.Replicas, rt)
 				got[rt] = *spec.Replicas
 				require.Len(t, spec.Template.Spec.Containers, 1, rt)
-				c := container(t, spec, "tensorflow")
+				c := container(t, spec)
 				assert.NotEmpty(t, c.Image, rt)
 				assert.Equal(t, "mem://inputs/inputs.pb", c.Args[2], rt)
 			}
@@ -78,7 +78,7 @@ func TestV0(t *testing.T) {
 	assert.Equal(t, kubeflowv1.RunPolicy{}, job.Spec.RunPolicy)
 	require.Len(t, job.Spec.TFReplicaSpecs, 4)
 	for rt, spec := range job.Spec.TFReplicaSpecs {
-		c := container(t, spec, "tensorflow")
+		c := container(t, spec)
 		assert.Equal(t, taskImage, c.Image, rt)
 		assert.Equal(t, resource.MustParse("1"), c.Resources.Limits[v1.ResourceCPU], rt)
 		assert.Equal(t, kubeflowv1.RestartPolicyNever, spec.RestartPolicy, rt)
@@ -102,7 +102,7 @@ func TestV1PerReplica(t *testing.T) {
 		evaluator: {"ghcr.io/flyteorg/tf-eval:v1", "1", "2Gi"},
 	} {
 		spec := job.Spec.TFReplicaSpecs[rt]
-		c := container(t, spec, "tensorflow")
+		c := container(t, spec)
 		assert.Equal(t, want.image, c.Image, rt)
 		assert.Equal(t, resource.MustParse(want.cpu), c.Resources.Limits[v1.ResourceCPU], rt)
 		assert.Equal(t, resource.MustParse(want.memory), c.Resources.Requests[v1.ResourceMemory], rt)

@@ -97,16 +97,16 @@ func mustBuild(t testing.TB, task kittest.Task) *kubeflowv1.TFJob {
 	return job
 }
 
-// container is the named container of a replica's pod.
-func container(t testing.TB, spec *kubeflowv1.ReplicaSpec, name string) v1.Container {
+// container is a replica pod's container named tensorflow, the operator's.
+func container(t testing.TB, spec *kubeflowv1.ReplicaSpec) v1.Container {
 	t.Helper()
 	require.NotNil(t, spec)
 	for _, c := range spec.Template.Spec.Containers {
-		if c.Name == name {
+		if c.Name == "tensorflow" {
 			return c
 		}
 	}
-	t.Fatalf("no container %q", name)
+	t.Fatalf("no container %q", "tensorflow")
 	return v1.Container{}
 }
 
