@@ -21,10 +21,7 @@ func TestSlurmIsRegistered(t *testing.T) {
 	if len(found) != 1 {
 		t.Fatalf("slurm registered %d times, want once", len(found))
 	}
-	var types []string
-	for _, tt := range found[0].RegisteredTaskTypes {
-		types = append(types, tt)
-	}
+	types := append([]string(nil), found[0].RegisteredTaskTypes...)
 	slices.Sort(types)
 	if !reflect.DeepEqual(types, []string{"slurm", "slurm_fn"}) {
 		t.Errorf("slurm task types %v, want [slurm slurm_fn]", types)
