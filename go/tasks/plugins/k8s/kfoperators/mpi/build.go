@@ -29,10 +29,16 @@ func build(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) (*kubeflo
 	var rp *kfplugins.RunPolicy
 	var slots int32
 	if version == 0 {
-		if err := kf.CheckCount("numLauncherReplicas", v0.GetNumLauncherReplicas()); err != nil {
+		n := v0.GetNumLauncherReplicas()
+		if err := kf.CheckCount("numLauncherReplicas", n); err != nil {
 			return nil, err
 		}
-		launcher = kf.Replica{Type: kubeflowv1.MPIJobReplicaTypeLauncher, Field: "numLauncherReplicas", Count: max(1, v0.GetNumLauncherReplicas())}
+		// The operator reconciles no MPIJob with more than one launcher
+		// (the job would never get a status); say so now.
+		if n > 1 {
+			return nil, kit.BadSpec("numLauncherReplicas", n, "the Training Operator runs exactly one MPI launcher")
+		}
+		launcher = kf.Replica{Type: kubeflowv1.MPIJobReplicaTypeLauncher, Field: "numLauncherReplicas", Count: 1}
 		worker = kf.Replica{Type: kubeflowv1.MPIJobReplicaTypeWorker, Field: "numWorkers", Count: v0.GetNumWorkers()}
 		workerCommand(&worker, strings.Fields(tmpl.GetConfig()[workerSpecCommandKey]))
 		slots = v0.GetSlots()

@@ -211,6 +211,7 @@ func TestBadInput(t *testing.T) {
 		{"v0 negative workers", 0, &plugins.DistributedMPITrainingTask{NumWorkers: -4}, []string{"numWorkers", `"-4"`}},
 		{"v1 negative workers", 1, withWorkers(-1), []string{"workerReplicas", `"-1"`}},
 		{"v0 negative launchers", 0, &plugins.DistributedMPITrainingTask{NumWorkers: 1, NumLauncherReplicas: -1}, []string{"numLauncherReplicas", `"-1"`}},
+		{"v0 two launchers", 0, &plugins.DistributedMPITrainingTask{NumWorkers: 1, NumLauncherReplicas: 2}, []string{"numLauncherReplicas", `"2"`, "exactly one"}},
 		{"v1 negative launchers", 1, withLauncher(func(c *plugins.CommonReplicaSpec) { c.Replicas = -2 }), []string{"launcherReplicas", `"-2"`}},
 		{"v0 negative slots", 0, &plugins.DistributedMPITrainingTask{NumWorkers: 1, Slots: -1}, []string{"slots", `"-1"`}},
 		{"v1 negative slots", 1, func() proto.Message { j := v1Job(); j.Slots = -8; return j }(), []string{"slots", `"-8"`}},

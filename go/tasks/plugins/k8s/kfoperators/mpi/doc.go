@@ -5,8 +5,10 @@
 // (`plugins.kf-operator`).
 //
 // One launcher and the workers are derived from the task pod (kf, kit)
-// with the primary container named `mpi`. v0 tasks: launchers =
-// max(1, num_launcher_replicas), the workers run the task config's
+// with the primary container named `mpi`. v0 tasks: one launcher
+// (num_launcher_replicas 0 or 1; more is a BadTaskSpecification, since the
+// operator never reconciles such a job, where the spec's max(1, n) would
+// leave it hanging), the workers run the task config's
 // `worker_spec_command` split on whitespace. v1 tasks: the launcher's
 // `command` becomes its args, as upstream, and is always one replica; the
 // workers' `command` is their command. Workers get their command as the
