@@ -99,3 +99,9 @@ func TestParsers(t *testing.T) {
 	assert.Error(t, err)
 	assert.Equal(t, "/o/5-x.out", expandPattern("/o/%j-%x.out", "5", "x", "u"))
 }
+
+func TestControllerUnreachableIsTransient(t *testing.T) {
+	assert.True(t, controllerUnreachable("sbatch: error: Batch job submission failed: Unable to contact slurm controller (connect failure)"))
+	assert.True(t, controllerUnreachable("sbatch: error: Slurm temporarily unable to accept job, sleeping and retrying"))
+	assert.False(t, controllerUnreachable("sbatch: error: Batch job submission failed: Invalid partition name specified"))
+}

@@ -212,6 +212,9 @@ func (t *sshTransport) submit(ctx context.Context, sub *Submission) (string, boo
 	if code == exitNoScript {
 		return "", false, &callError{op: opSubmit, cluster: t.cl.Name, permanent: true, code: "BadTaskSpecification", msg: strings.TrimSpace(errOut)}
 	}
+	if code != 0 && controllerUnreachable(errOut) {
+		return "", false, t.fail(opSubmit, true, false, "sbatch exited %d: %s", code, snippetOf(errOut))
+	}
 	if code != 0 {
 		// sbatch refused the job (bad partition, bad option value, ...).
 		return "", false, &callError{op: opSubmit, cluster: t.cl.Name, permanent: true, code: codeSubmitRejected,
@@ -281,6 +284,23 @@ func (t *sshTransport) cancel(ctx context.Context, id string) error {
 		return t.fail("cancel", true, false, "scancel exited %d: %s", code, snippetOf(errOut))
 	}
 	return nil
+}
+
+// unreachableMarkers are what Slurm's commands print when the controller
+// cannot be reached or is busy: a passing failure, not a refusal.
+var unreachableMarkers = []string{
+	"Unable to contact slurm controller", "Socket timed out", "Zero Bytes were transmitted",
+	"Resource temporarily unavailable", "Connection refused", "Transport endpoint",
+	"Slurm temporarily unable to accept job",
+}
+
+func controllerUnreachable(stderr string) bool {
+	for _, m := range unreachableMarkers {
+		if strings.Contains(stderr, m) {
+			return true
+		}
+	}
+	return false
 }
 
 func lastLine(s string) string {
