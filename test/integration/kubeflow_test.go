@@ -74,7 +74,7 @@ func TestKubeflowPluginsReconciledByTrainingOperator(t *testing.T) {
 		t.Parallel()
 		e := kfExecution(t, h, "pytorch", kfTask(t, "pytorch", &kfplugins.DistributedPyTorchTrainingTask{
 			MasterReplicas: &kfplugins.DistributedPyTorchTrainingReplicaSpec{Common: &commonpb.CommonReplicaSpec{Replicas: 1}},
-			WorkerReplicas: &kfplugins.DistributedPyTorchTrainingReplicaSpec{Common: kfWorkerSpec(2)},
+			WorkerReplicas: &kfplugins.DistributedPyTorchTrainingReplicaSpec{Common: kfWorkerSpec()},
 		}), nil)
 		ns, job := e.key().Namespace, e.key().Name
 		check(t, "launch", e.handle(), round{phase: pluginsCore.PhaseQueued, reason: "task submitted to K8s"})
@@ -108,7 +108,7 @@ func TestKubeflowPluginsReconciledByTrainingOperator(t *testing.T) {
 	t.Run("PyTorchElastic", func(t *testing.T) {
 		t.Parallel()
 		e := kfExecution(t, h, "pytorch", kfTask(t, "pytorch", &kfplugins.DistributedPyTorchTrainingTask{
-			WorkerReplicas: &kfplugins.DistributedPyTorchTrainingReplicaSpec{Common: kfWorkerSpec(2)},
+			WorkerReplicas: &kfplugins.DistributedPyTorchTrainingReplicaSpec{Common: kfWorkerSpec()},
 			ElasticConfig: &kfplugins.ElasticConfig{
 				RdzvBackend: "c10d", MinReplicas: 1, MaxReplicas: 2, NprocPerNode: 2, MaxRestarts: 3,
 			},
@@ -148,7 +148,7 @@ func TestKubeflowPluginsReconciledByTrainingOperator(t *testing.T) {
 		e := kfExecution(t, h, "tensorflow", kfTask(t, "tensorflow", &kfplugins.DistributedTensorflowTrainingTask{
 			ChiefReplicas:     &kfplugins.DistributedTensorflowTrainingReplicaSpec{Common: one},
 			PsReplicas:        &kfplugins.DistributedTensorflowTrainingReplicaSpec{Common: &commonpb.CommonReplicaSpec{Replicas: 2}},
-			WorkerReplicas:    &kfplugins.DistributedTensorflowTrainingReplicaSpec{Common: kfWorkerSpec(2)},
+			WorkerReplicas:    &kfplugins.DistributedTensorflowTrainingReplicaSpec{Common: kfWorkerSpec()},
 			EvaluatorReplicas: &kfplugins.DistributedTensorflowTrainingReplicaSpec{Common: one},
 		}), nil)
 		ns, job := e.key().Namespace, e.key().Name
@@ -209,7 +209,7 @@ func TestKubeflowPluginsReconciledByTrainingOperator(t *testing.T) {
 		workerCmd := []string{"/usr/sbin/sshd", "-De"}
 		e := kfExecution(t, h, "mpi", kfTask(t, "mpi", &kfplugins.DistributedMPITrainingTask{
 			LauncherReplicas: &kfplugins.DistributedMPITrainingReplicaSpec{Common: &commonpb.CommonReplicaSpec{Replicas: 1}, Command: launcherCmd},
-			WorkerReplicas:   &kfplugins.DistributedMPITrainingReplicaSpec{Common: kfWorkerSpec(2), Command: workerCmd},
+			WorkerReplicas:   &kfplugins.DistributedMPITrainingReplicaSpec{Common: kfWorkerSpec(), Command: workerCmd},
 			Slots:            2,
 		}), nil)
 		ns, job := e.key().Namespace, e.key().Name
@@ -383,11 +383,11 @@ func kfTask(t *testing.T, taskType string, custom proto.Message) taskctx.Task {
 	}
 }
 
-// kfWorkerSpec is a worker replica group with an image and resources of
+// kfWorkerSpec is a group of two workers with an image and resources of
 // its own.
-func kfWorkerSpec(n int32) *commonpb.CommonReplicaSpec {
+func kfWorkerSpec() *commonpb.CommonReplicaSpec {
 	return &commonpb.CommonReplicaSpec{
-		Replicas: n,
+		Replicas: 2,
 		Image:    kfWorkerImage,
 		Resources: &core.Resources{
 			Requests: []*core.Resources_ResourceEntry{{Name: core.Resources_CPU, Value: "3"}, {Name: core.Resources_MEMORY, Value: "6Gi"}},
