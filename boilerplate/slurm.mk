@@ -9,8 +9,10 @@
 SLURM_ROOT = $(shell bash hack/slurm/fetch.sh --print-root)
 
 # Environment for a test command that must run the Slurm tests: point them at
-# the unpacked tree and turn "not fetched" into a failure rather than a skip.
-SLURM_TEST_ENV = FLYTEDIST_SLURM_ROOT=$(SLURM_ROOT) FLYTEDIST_SLURM_REQUIRED=1
+# the unpacked tree, turn "not fetched" into a failure rather than a skip, and
+# run the real TIMEOUT case too (Slurm's smallest limit is a minute, so it
+# costs 60-90 s).
+SLURM_TEST_ENV = FLYTEDIST_SLURM_ROOT=$(SLURM_ROOT) FLYTEDIST_SLURM_REQUIRED=1 FLYTEDIST_SLURM_SLOW=1
 
 .PHONY: slurm-bins
 ## slurm-bins: fetch and unpack (once per Debian version) Slurm, MUNGE and

@@ -253,11 +253,15 @@ func TestRealSlurm(t *testing.T) {
 		if os.Getenv("FLYTEDIST_SLURM_SLOW") != "1" {
 			t.Skip("a real Slurm TIMEOUT takes 60-90 s (minimum --time is 1 minute); set FLYTEDIST_SLURM_SLOW=1 to run it")
 		}
-		for _, host := range []string{e.sshName, e.restName} {
-			k := fnTask(t, e, host, []string{"sleep", "600"}, map[string]any{"time": "1"})
-			r := m.start(k)
+		// Both transports' jobs run at once, so the wait is paid once.
+		hosts := []string{e.sshName, e.restName}
+		runs := make([]*run, len(hosts))
+		for i, host := range hosts {
+			runs[i] = m.start(fnTask(t, e, host, []string{"sleep", "600"}, map[string]any{"time": "1"}))
+		}
+		for i, r := range runs {
 			ph := m.until(ctx, t, r, 150*time.Second, terminal)
-			assert.Equal(t, core.PhasePermanentFailure, ph.Phase(), host)
+			assert.Equal(t, core.PhasePermanentFailure, ph.Phase(), hosts[i])
 			assert.Equal(t, "SlurmJobTimeout", ph.Err().GetCode())
 		}
 	})
