@@ -2,16 +2,10 @@ package integration_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -34,6 +28,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/flytedist/flyteplugins/internal/testenv"
+	"github.com/flytedist/flyteplugins/internal/webhookcert"
 )
 
 // How the real Kubeflow Training Operator (v1.8.1, pinned in
@@ -283,73 +278,20 @@ func waitOperator(t *testing.T, what string, logs *testenv.TailBuffer, exited <-
 	}
 }
 
-// selfSignedServingCert returns a self-signed cert (its own CA) for
-// 127.0.0.1 and localhost, valid for a day, and its key, PEM-encoded.
+// selfSignedServingCert is webhookcert's pair; the certificate is its own CA.
 func selfSignedServingCert(t *testing.T) (ca, cert, key []byte) {
 	t.Helper()
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	cert, key, err := webhookcert.SelfSignedLoopback("training-operator webhook (flytedist tests)")
 	if err != nil {
 		t.Fatal(err)
 	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "training-operator webhook (flytedist tests)"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
-		DNSNames:              []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	return cert, cert, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})
+	return cert, cert, key
 }
 
-// writeServingCert writes tls.key and then tls.crt into dir, each through a
-// rename so that a reader never sees half a file.
 func writeServingCert(t *testing.T, dir string, cert, key []byte) {
 	t.Helper()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := webhookcert.WritePair(dir, cert, key); err != nil {
 		t.Fatal(err)
-	}
-	for _, f := range []struct {
-		name string
-		data []byte
-	}{{"tls.key", key}, {"tls.crt", cert}} {
-		tmp, err := os.CreateTemp(dir, "."+f.name+"-*")
-		if err == nil {
-			_, err = tmp.Write(f.data)
-			if cerr := tmp.Close(); err == nil {
-				err = cerr
-			}
-			if err == nil && f.name == "tls.crt" {
-				err = os.Chmod(tmp.Name(), 0o644)
-			}
-			if err == nil {
-				err = os.Rename(tmp.Name(), filepath.Join(dir, f.name))
-			}
-			if err != nil {
-				_ = os.Remove(tmp.Name())
-			}
-		}
-		if err != nil {
-			t.Fatalf("writing %s into %s: %v", f.name, dir, err)
-		}
 	}
 }
 

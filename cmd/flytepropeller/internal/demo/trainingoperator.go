@@ -2,18 +2,11 @@ package demo
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"debug/buildinfo"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -22,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/flytedist/flyteplugins/internal/webhookcert"
 	kubeflowv1 "github.com/kubeflow/training-operator/pkg/apis/kubeflow.org/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -106,17 +100,17 @@ func startTrainingOperator(ctx context.Context, sp *spawner, binary string, c *c
 		return stop, fmt.Errorf("the operator's webhook Secret: %w", err)
 	}
 
-	certPEM, keyPEM, err := selfSignedLoopbackCert()
+	certPEM, keyPEM, err := webhookcert.SelfSignedLoopback("training-operator webhook (flytedist demo)")
 	if err != nil {
 		return stop, err
 	}
 	tmp := filepath.Join(dir, "tmp")
-	if err := writeCertPair(filepath.Join(tmp, "k8s-webhook-server", "serving-certs"), certPEM, keyPEM); err != nil {
+	if err := webhookcert.WritePair(filepath.Join(tmp, "k8s-webhook-server", "serving-certs"), certPEM, keyPEM); err != nil {
 		return stop, err
 	}
 	// Standing in for the kubelet's mount of the Secret (see above).
 	if _, err := os.Stat(filepath.Join(rotatorCertDir, "tls.crt")); err != nil {
-		if err := writeCertPair(rotatorCertDir, certPEM, keyPEM); err != nil {
+		if err := webhookcert.WritePair(rotatorCertDir, certPEM, keyPEM); err != nil {
 			return stop, err
 		}
 	}
@@ -169,75 +163,6 @@ func startTrainingOperator(ctx context.Context, sp *spawner, binary string, c *c
 	}
 	fmt.Fprintf(out, "    ready; log: %s\n", p.logPath)
 	return stop, nil
-}
-
-// selfSignedLoopbackCert is a self-signed certificate (its own CA) for
-// 127.0.0.1 and localhost, valid for a day, and its key, PEM-encoded.
-func selfSignedLoopbackCert() (cert, key []byte, err error) {
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		return nil, nil, err
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: "training-operator webhook (flytedist demo)"},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
-		DNSNames:              []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
-	if err != nil {
-		return nil, nil, err
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		return nil, nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), nil
-}
-
-// writeCertPair writes tls.key and then tls.crt into dir, each through a
-// rename, so that a reader never sees half a file.
-func writeCertPair(dir string, cert, key []byte) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil { // #nosec G301 -- the operator reads it
-		return err
-	}
-	for _, f := range []struct {
-		name string
-		data []byte
-		mode os.FileMode
-	}{{"tls.key", key, 0o600}, {"tls.crt", cert, 0o644}} {
-		tmp, err := os.CreateTemp(dir, "."+f.name+"-*")
-		if err != nil {
-			return err
-		}
-		_, err = tmp.Write(f.data)
-		if cerr := tmp.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = os.Chmod(tmp.Name(), f.mode)
-		}
-		if err == nil {
-			err = os.Rename(tmp.Name(), filepath.Join(dir, f.name))
-		}
-		if err != nil {
-			_ = os.Remove(tmp.Name())
-			return fmt.Errorf("writing %s into %s: %w", f.name, dir, err)
-		}
-	}
-	return nil
 }
 
 // kubeletStandIn does for the Training Operator's pods what the kubelet
