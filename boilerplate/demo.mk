@@ -15,7 +15,7 @@ PROPELLER_LDFLAGS := -s -w \
 
 .PHONY: demo propeller propeller-vet propeller-lint propeller-test
 
-## demo: build what is missing, then run our FlytePropeller with a Spark/Ray/Dask/PyTorch/Databricks workflow (DEMO_FLAGS=-quiet for less output).
+## demo: build what is missing, then run our FlytePropeller with a Spark/Ray/Dask/PyTorch/Databricks/Slurm workflow (DEMO_FLAGS=-quiet for less output).
 demo:
 	@bash hack/demo.sh $(DEMO_FLAGS)
 
@@ -31,9 +31,11 @@ propeller-vet:
 propeller-lint: $(GOLANGCI_LINT)
 	cd $(PROPELLER_MOD) && GOWORK=off $(GOLANGCI_LINT) run --config $(CURDIR)/boilerplate/golangci.yml ./...
 
-## propeller-test: vet and test the cmd/flytepropeller module (plugin registry, config, the demo end to end on a real control plane with the real Kubeflow Training Operator).
+## propeller-test: vet and test the cmd/flytepropeller module (plugin registry, config, the demo end to end on a real control plane with the real Kubeflow Training Operator and a real local Slurm).
 propeller-test: propeller-vet
 	bash hack/k8s/build.sh
 	bash hack/operators/build.sh
+	bash hack/slurm/fetch.sh >/dev/null
 	cd $(PROPELLER_MOD) && GOWORK=off KUBEBUILDER_ASSETS=$(CURDIR)/bin/k8s FLYTEDIST_TESTENV_REQUIRED=1 \
+	  FLYTEDIST_SLURM_ROOT=$$(bash $(CURDIR)/hack/slurm/fetch.sh --print-root) \
 	  $(GO) test -race -count=1 ./...

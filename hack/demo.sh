@@ -4,15 +4,16 @@
 #   1. kube-apiserver + etcd (hack/k8s/build.sh; cached outside the clone,
 #      ~7 min the first time) and the real Kubeflow Training Operator
 #      (hack/operators/build.sh, which `make operator-bins` runs; cached the
-#      same way, a few minutes the first time) unless KUBECONFIG names a
-#      real cluster;
+#      same way, a few minutes the first time) and Slurm's Debian packages
+#      (hack/slurm/fetch.sh, cached) unless KUBECONFIG names a real cluster;
 #   2. our FlytePropeller and the demo driver (module cmd/flytepropeller)
 #      into bin/;
 #   3. bin/flytedist-demo, which starts the control plane, installs the
 #      operators' CRDs, runs the Training Operator and bin/flytepropeller
 #      against it, submits a Spark/Ray/Dask/PyTorch/Databricks workflow,
 #      plays the other operators (and the kubelet for the Training
-#      Operator's pods) and prints what propeller did (see
+#      Operator's pods), runs a real single-node Slurm (needs root) for the
+#      slurm_fn task and prints what propeller did (see
 #      cmd/flytepropeller/internal/demo).
 #
 # Everything the demo starts stops when it ends or is interrupted: the demo
@@ -50,6 +51,10 @@ if [ -z "${KUBECONFIG:-}" ]; then
   bash hack/k8s/build.sh
   echo "==> the Kubeflow Training Operator (hack/operators/build.sh, as make operator-bins)"
   OPERATOR_BIN_DIR="$bin/operators" bash hack/operators/build.sh
+  echo "==> Slurm for the slurm_fn task: Debian 12's packages, unpacked (hack/slurm/fetch.sh, as make slurm-bins)"
+  bash hack/slurm/fetch.sh >/dev/null
+  FLYTEDIST_SLURM_ROOT="$(bash hack/slurm/fetch.sh --print-root)"
+  export FLYTEDIST_SLURM_ROOT
 else
   echo "==> KUBECONFIG=$KUBECONFIG: using that cluster and its operators, no local control plane"
 fi

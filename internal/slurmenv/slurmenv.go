@@ -126,30 +126,56 @@ type Cluster struct {
 	procs  *procs
 }
 
+// ErrUnavailable is wrapped by StartProcess's error when the machine cannot
+// run a cluster: no unpacked tree, or not root.
+var ErrUnavailable = errors.New("slurmenv: no Slurm cluster can start here")
+
 // Start starts a cluster and registers its teardown with t.Cleanup. Without
 // an unpacked tree (or without root) it skips t, or fails it when
 // FLYTEDIST_SLURM_REQUIRED=1.
 func Start(t testing.TB, opts Options) *Cluster {
 	t.Helper()
+	begin := time.Now()
+	c, stop, err := StartProcess(opts)
+	if errors.Is(err, ErrUnavailable) {
+		if os.Getenv(EnvRequired) == "1" {
+			t.Fatalf("%v (%s=1)", err, EnvRequired)
+		}
+		t.Skipf("%v; run `make slurm-bins` and set %s", err, EnvRoot)
+	}
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("slurmenv: daemon logs (tails):\n%s", c.Logs())
+		}
+		if err := stop(); err != nil {
+			t.Errorf("%v", err)
+		}
+	})
+	t.Logf("slurmenv: cluster %s (node %s) up in %s: ssh %s, rest %s, dir %s",
+		c.ClusterName, c.NodeName, time.Since(begin).Round(time.Millisecond), c.SSHAddr, c.RESTURL, c.Dir)
+	return c
+}
+
+// StartProcess starts a cluster outside a test (Start is it for tests). The
+// returned stop stops every process the cluster started and removes its
+// directory; call it exactly once when err is nil. An error wrapping
+// ErrUnavailable means no unpacked tree or not root; on any error nothing is
+// left running.
+func StartProcess(opts Options) (*Cluster, func() error, error) {
 	root := opts.Root
 	if root == "" {
 		root = os.Getenv(EnvRoot)
 	}
-	unavailable := func(format string, args ...any) {
-		t.Helper()
-		msg := fmt.Sprintf(format, args...)
-		if os.Getenv(EnvRequired) == "1" {
-			t.Fatalf("slurmenv: %s (%s=1)", msg, EnvRequired)
-		}
-		t.Skipf("slurmenv: %s; run `make slurm-bins` and set %s", msg, EnvRoot)
-	}
 	switch {
 	case root == "":
-		unavailable("%s is not set", EnvRoot)
+		return nil, nil, fmt.Errorf("%w: %s is not set", ErrUnavailable, EnvRoot)
 	case !isFile(filepath.Join(root, "usr/sbin/slurmctld-wlm")):
-		unavailable("%s=%s holds no usr/sbin/slurmctld-wlm", EnvRoot, root)
+		return nil, nil, fmt.Errorf("%w: %s=%s holds no usr/sbin/slurmctld-wlm", ErrUnavailable, EnvRoot, root)
 	case os.Geteuid() != 0:
-		unavailable("a Slurm cluster needs root (slurmd), and this is uid %d", os.Geteuid())
+		return nil, nil, fmt.Errorf("%w: a Slurm cluster needs root (slurmd), and this is uid %d", ErrUnavailable, os.Geteuid())
 	}
 
 	c := &Cluster{
@@ -164,7 +190,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 	if c.NodeName == "" {
 		host, err := os.Hostname()
 		if err != nil {
-			t.Fatalf("slurmenv: host name: %v", err)
+			return nil, nil, fmt.Errorf("slurmenv: host name: %w", err)
 		}
 		c.NodeName, _, _ = strings.Cut(host, ".")
 	}
@@ -187,32 +213,30 @@ func Start(t testing.TB, opts Options) *Cluster {
 	// slurmrestd runs as nobody.
 	dir, err := os.MkdirTemp("", "slurmenv-")
 	if err != nil {
-		t.Fatalf("slurmenv: %v", err)
+		return nil, nil, fmt.Errorf("slurmenv: %w", err)
 	}
 	c.Dir = dir
 	c.procs = newProcs(dir)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("slurmenv: daemon logs (tails):\n%s", c.Logs())
-		}
+	stop := func() error {
 		c.procs.stop()
 		if err := os.RemoveAll(dir); err != nil {
-			t.Errorf("slurmenv: removing %s: %v", dir, err)
+			return fmt.Errorf("slurmenv: removing %s: %w", dir, err)
 		}
-	})
+		return nil
+	}
 	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatalf("slurmenv: %v", err)
+		_ = stop()
+		return nil, nil, fmt.Errorf("slurmenv: %w", err)
 	}
 
-	begin := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	if err := c.start(ctx, lifespan); err != nil {
-		t.Fatalf("slurmenv: starting the cluster: %v (the daemons' logs follow)", err)
+		logs := c.Logs()
+		_ = stop()
+		return nil, nil, fmt.Errorf("slurmenv: starting the cluster: %w; the daemons' logs (tails):\n%s", err, logs)
 	}
-	t.Logf("slurmenv: cluster %s (node %s) up in %s: ssh %s, rest %s, dir %s",
-		c.ClusterName, c.NodeName, time.Since(begin).Round(time.Millisecond), c.SSHAddr, c.RESTURL, c.Dir)
-	return c
+	return c, stop, nil
 }
 
 // start writes the configuration and starts the daemons in order, waiting for

@@ -34,6 +34,7 @@ func main() {
 		trainingOperator = filepath.Join(binDir, "operators", "training-operator")
 	}
 	flag.StringVar(&o.TrainingOperator, "training-operator", trainingOperator, "the Kubeflow Training Operator binary (make operator-bins), run against the local control plane")
+	flag.StringVar(&o.SlurmRoot, "slurm-root", os.Getenv("FLYTEDIST_SLURM_ROOT"), "the unpacked Slurm tree (bash hack/slurm/fetch.sh --print-root) the local mode runs a real single-node Slurm from, for the slurm_fn task (needs root)")
 	flag.StringVar(&o.Namespace, "namespace", "flytedist-demo", "namespace the workflow runs in")
 	flag.StringVar(&o.WorkDir, "workdir", "", "directory for the config, blob store and logs (default: a temporary directory, removed at the end)")
 	flag.BoolVar(&o.KeepWorkDir, "keep", false, "keep the temporary work directory (logs, config, blob store)")
@@ -47,7 +48,8 @@ Runs our FlytePropeller with a Spark, Ray, Dask, PyTorch and Databricks
 workflow and prints what it did. Without KUBECONFIG it starts a local
 kube-apiserver and etcd, runs the real Kubeflow Training Operator (acting as
 the kubelet for its pods) and plays the other operators; with KUBECONFIG it
-uses that cluster and its operators. DATABRICKS_INSTANCE and DATABRICKS_TOKEN send the Databricks task
+uses that cluster and its operators. In local mode a slurm_fn task runs on a
+real single-node Slurm started from -slurm-root. DATABRICKS_INSTANCE and DATABRICKS_TOKEN send the Databricks task
 to a real workspace instead of the local Jobs API.
 
 `, os.Args[0])

@@ -60,7 +60,7 @@ func TestPropellerConfigLoadsStrictly(t *testing.T) {
 // as propeller: local kube-apiserver and etcd, the operators' CRDs, our
 // FlytePropeller, the real Kubeflow Training Operator (the demo acting as
 // the kubelet for its pods), the other operators' stand-ins and the local
-// Databricks Jobs API.
+// Databricks Jobs API, and a real single-node Slurm for the slurm_fn task.
 func TestDemoEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a control plane and propeller (~40 s)")
@@ -99,6 +99,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		"dask":       {"kind: DaskJob", []string{"Dask Dashboard"}},
 		"pytorch":    {"kind: PyTorchJob", []string{"Kubernetes Logs(master-0)", "Kubernetes Logs(worker-0)", "Kubernetes Logs(worker-1)"}},
 		"databricks": {"spark_python_task:", []string{"Databricks Console"}},
+		"slurm":      {"JobState=COMPLETED", []string{"Slurm stdout"}},
 	}
 	if len(res.Tasks) != len(want) {
 		t.Fatalf("got %d tasks, want %d", len(res.Tasks), len(want))
@@ -126,6 +127,22 @@ func TestDemoEndToEnd(t *testing.T) {
 		if task.NodePhase != "Succeeded" {
 			t.Errorf("%s: node phase %s, want Succeeded", task.Label, task.NodePhase)
 		}
+		// The Slurm job's states are slurmctld's; its stdout link is the
+		// job's output file.
+		if task.Label == "slurm" {
+			if got := strings.Join(task.OperatorStates, " -> "); !strings.HasSuffix(got, "COMPLETED") {
+				t.Errorf("slurm: the job's states %q, want them to end COMPLETED", got)
+			}
+			// The script ran on the node, then the task's command ({task.fn}).
+			if !strings.Contains(task.Stdout, "flytedist demo: slurm_fn job ") || !strings.Contains(task.Stdout, "the task's command ran") {
+				t.Errorf("slurm: the job's stdout %q lacks the script's and the command's lines", task.Stdout)
+			}
+			for _, l := range task.Links {
+				if l.Name == "Slurm stdout" && !strings.HasPrefix(l.URI, "file:///") {
+					t.Errorf("slurm: stdout link %q, want a file:// URI", l.URI)
+				}
+			}
+		}
 		// The PyTorchJob's conditions are the real operator's.
 		if task.Label == "pytorch" {
 			if got := strings.Join(task.OperatorStates, " -> "); !strings.HasSuffix(got, "Running -> Succeeded") {
@@ -138,6 +155,8 @@ func TestDemoEndToEnd(t *testing.T) {
 		"(Kubeflow Training Operator)",             // its conditions, reported as the real operator's
 		"Running (the demo, acting as the kubelet", // each pod moved, saying so
 		"-master-0: Running -> Succeeded (the demo, acting as the kubelet",
+		"Slurm job 1 (flyte-", // the job's states as slurmctld lists them
+		"Slurm job states (squeue, then jobcomp):",
 	} {
 		if !strings.Contains(log, s) {
 			t.Errorf("the demo's output has no %q", s)
@@ -191,6 +210,15 @@ func TestDemoOnAClusterWithOperators(t *testing.T) {
 	for _, s := range []string{"starting a local control plane", "stand-ins play", "starting the Kubeflow Training Operator"} {
 		if strings.Contains(log, "==> "+s) || strings.Contains(log, "    operators: "+s) {
 			t.Errorf("in KUBECONFIG mode the demo printed %q", s)
+		}
+	}
+	// The Slurm task runs only in local mode.
+	if strings.Contains(log, "starting a real single-node Slurm") {
+		t.Errorf("in KUBECONFIG mode the demo started Slurm")
+	}
+	for _, task := range res.Tasks {
+		if task.Label == "slurm" {
+			t.Errorf("in KUBECONFIG mode the workflow has a Slurm task")
 		}
 	}
 	// The cluster's own kubelet stand-in moved the pods, not the demo's.

@@ -32,6 +32,11 @@ type Options struct {
 	DatabricksInstance string
 	DatabricksToken    string
 
+	// SlurmRoot is the unpacked Slurm tree (hack/slurm/fetch.sh
+	// --print-root) the local mode runs a real single-node Slurm from for
+	// the slurm_fn task; empty means $FLYTEDIST_SLURM_ROOT.
+	SlurmRoot string
+
 	// WorkDir holds everything the demo writes (config, blob store, logs).
 	// Empty means a fresh temporary directory, removed at the end.
 	WorkDir string
@@ -55,7 +60,8 @@ type Result struct {
 	// Phase is the workflow's final phase as propeller recorded it in the
 	// FlyteWorkflow status, e.g. "Succeeded".
 	Phase string
-	// Tasks are the five tasks, in workflow order.
+	// Tasks are the tasks (five, and the Slurm one in local mode), in
+	// workflow order.
 	Tasks []TaskResult
 	// AdminCalls lists the flyteadmin API methods propeller called (all on
 	// the demo's event receiver), with counts.
@@ -66,14 +72,15 @@ type Result struct {
 
 // TaskResult is what the demo observed of one task.
 type TaskResult struct {
-	// Label is spark, ray, dask, pytorch or databricks.
+	// Label is spark, ray, dask, pytorch, databricks or slurm.
 	Label string
 	// NodeID is the workflow node.
 	NodeID string
-	// Kind is the resource kind (or "Databricks run").
+	// Kind is the resource kind (or "Databricks run", "Slurm job").
 	Kind string
 	// Resource is the resource as created, as YAML (the runs/submit body for
-	// Databricks); empty if the demo did not see one.
+	// Databricks, the jobcomp record for Slurm); empty if the demo did not
+	// see one.
 	Resource string
 	// OperatorStates are the operator-side states seen on the resource (for
 	// the PyTorchJob, its conditions as they became true).
@@ -86,6 +93,9 @@ type TaskResult struct {
 	NodePhase string
 	// NodeMessage is the node's message in the FlyteWorkflow status.
 	NodeMessage string
+	// Stdout is what the Slurm job wrote to the file its stdout link
+	// points at (local mode); empty for the other tasks.
+	Stdout string
 }
 
 // Transition is one task phase propeller reported in a task event.

@@ -25,6 +25,8 @@ type propellerSettings struct {
 	EventAddr          string
 	ProfilerPort       int
 	DatabricksInstance string
+	// Slurm is the local Slurm cluster; nil leaves the slurm plugin out.
+	Slurm *slurmSettings
 }
 
 // storageConfig is the flytestdlib storage section: stow's local kind in a
@@ -53,6 +55,22 @@ const logsURL = "http://localhost:30082"
 //
 //nolint:goconst // config keys and plugin IDs read best as they appear in YAML
 func propellerConfig(s propellerSettings) map[string]any {
+	cfg := baseConfig(s)
+	if s.Slurm != nil {
+		tp := cfg["tasks"].(map[string]any)["task-plugins"].(map[string]any)
+		tp["enabled-plugins"] = append(tp["enabled-plugins"].([]string), "slurm")
+		types := tp["default-for-task-types"].(map[string]any)
+		types["slurm"] = "slurm"
+		types["slurm_fn"] = "slurm"
+		cfg["plugins"].(map[string]any)["slurm"] = slurmConfig(*s.Slurm)
+	}
+	return cfg
+}
+
+// baseConfig is propellerConfig without the slurm plugin.
+//
+//nolint:goconst // config keys and plugin IDs read best as they appear in YAML
+func baseConfig(s propellerSettings) map[string]any {
 	return map[string]any{
 		"propeller": map[string]any{
 			"kube-config":              s.Kubeconfig,

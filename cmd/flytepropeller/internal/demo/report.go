@@ -3,6 +3,7 @@ package demo
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 // (from the watch, or the Jobs API for Databricks), the phases and links
 // propeller reported in its task events, and the node's final status in the
 // FlyteWorkflow.
-func taskResult(t demoTask, wf *v1alpha1.FlyteWorkflow, w *resourceWatcher, ev *eventReceiver, jobsAPI *localJobsAPI, submitted time.Time) TaskResult {
+func taskResult(t demoTask, wf *v1alpha1.FlyteWorkflow, w *resourceWatcher, ev *eventReceiver, jobsAPI *localJobsAPI, slurmJobs *slurmWatcher, submitted time.Time) TaskResult {
 	r := TaskResult{Label: t.Label, NodeID: t.NodeID, Kind: t.Kind}
 	if obs := w.resource(t.Label); obs != nil {
 		u := obs.Created.DeepCopy()
@@ -55,6 +56,19 @@ func taskResult(t demoTask, wf *v1alpha1.FlyteWorkflow, w *resourceWatcher, ev *
 			}
 		}
 	}
+	if t.Label == labelSlurm {
+		if j := slurmJobs.job(); j != nil {
+			r.Resource = j.Record
+			r.OperatorStates = j.States
+		}
+		for _, l := range r.Links {
+			if path, ok := strings.CutPrefix(l.URI, "file://"); ok && strings.Contains(l.Name, "stdout") {
+				if b, err := os.ReadFile(path); err == nil { // #nosec G304 -- the local cluster's job output
+					r.Stdout = string(b)
+				}
+			}
+		}
+	}
 	if ns, ok := wf.Status.NodeStatus[t.NodeID]; ok && ns != nil {
 		r.NodePhase = ns.GetPhase().String()
 		r.NodeMessage = ns.GetMessage()
@@ -79,6 +93,8 @@ func report(out io.Writer, o Options, res *Result, instance string, localJobs bo
 		switch {
 		case t.Resource == "":
 			fmt.Fprintf(out, "resource: none seen\n")
+		case t.Label == labelSlurm:
+			fmt.Fprintf(out, "job as slurmctld recorded it (jobcomp/filetxt):\n")
 		case t.Label == labelDatabricks:
 			fmt.Fprintf(out, "request as the Jobs API received it: POST https://%s/api/2.1/jobs/runs/submit\n", instance)
 		default:
@@ -88,7 +104,7 @@ func report(out io.Writer, o Options, res *Result, instance string, localJobs bo
 			fmt.Fprintf(out, "  (sent to the real workspace %s; the demo does not see the body)\n", instance)
 		}
 		if t.Resource != "" {
-			if o.Quiet {
+			if o.Quiet && t.Label != labelSlurm {
 				fmt.Fprintf(out, "  (%d lines of YAML; run without -quiet to see them)\n", strings.Count(t.Resource, "\n"))
 			} else {
 				fmt.Fprint(out, indent(t.Resource, "  "))
@@ -97,8 +113,13 @@ func report(out io.Writer, o Options, res *Result, instance string, localJobs bo
 		switch {
 		case len(t.OperatorStates) > 0 && t.Label == labelDatabricks:
 			fmt.Fprintf(out, "run state at the end: %s\n", t.OperatorStates[0])
+		case len(t.OperatorStates) > 0 && t.Label == labelSlurm:
+			fmt.Fprintf(out, "Slurm job states (squeue, then jobcomp): %s\n", strings.Join(t.OperatorStates, " -> "))
 		case len(t.OperatorStates) > 0:
 			fmt.Fprintf(out, "operator states: %s\n", strings.Join(t.OperatorStates, " -> "))
+		}
+		if t.Stdout != "" {
+			fmt.Fprintf(out, "the job's stdout (the file its link points at):\n%s", indent(t.Stdout, "  "))
 		}
 		fmt.Fprintf(out, "task phases (propeller's task events):\n")
 		for _, tr := range t.Transitions {

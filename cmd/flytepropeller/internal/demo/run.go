@@ -21,10 +21,12 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+
+	"github.com/flytedist/flyteplugins/internal/slurmenv"
 )
 
 // Run runs the demo: it starts (or reaches) a cluster, runs FlytePropeller
-// against it, submits the Spark/Ray/Dask/PyTorch/Databricks workflow, runs
+// against it, submits the Spark/Ray/Dask/PyTorch/Databricks(/Slurm) workflow, runs
 // the real Kubeflow Training Operator and plays the other operators (and the
 // kubelet for the Training Operator's pods) when the cluster is local, and
 // reports what propeller did. It
@@ -45,7 +47,7 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 		}
 		fmt.Fprintf(s.out, "==> demo finished in %s\n", since(s.begin))
 	}()
-	for _, stage := range []func(context.Context) error{s.workDir, s.cluster, s.trainingOperator, s.databricks, s.startPropeller} {
+	for _, stage := range []func(context.Context) error{s.workDir, s.cluster, s.trainingOperator, s.databricks, s.slurm, s.startPropeller} {
 		if err := stage(ctx); err != nil {
 			return nil, err
 		}
@@ -84,6 +86,8 @@ type session struct {
 	jobsAPI      *localJobsAPI // nil with a real workspace
 	instance     string        // Databricks workspace host
 	propellerEnv []string
+
+	slurmCluster *slurmenv.Cluster // nil unless local
 
 	events    *eventReceiver
 	blobDir   string
@@ -251,6 +255,7 @@ func (s *session) startPropeller(ctx context.Context) error {
 		EventAddr:          s.events.addr,
 		ProfilerPort:       ports[0],
 		DatabricksInstance: s.instance,
+		Slurm:              s.slurmSettings(),
 	})
 	if err != nil {
 		return err
@@ -274,7 +279,7 @@ func (s *session) startPropeller(ctx context.Context) error {
 // runWorkflow submits the workflow, plays the operators (local mode), waits
 // for a final phase and reports.
 func (s *session) runWorkflow(ctx context.Context) (*Result, error) {
-	tasks, err := demoTasks()
+	tasks, err := demoTasks(s.slurmCluster)
 	if err != nil {
 		return nil, err
 	}
@@ -310,13 +315,19 @@ func (s *session) runWorkflow(ctx context.Context) (*Result, error) {
 			return nil, err
 		}
 	}
+	var slurmJobs *slurmWatcher
+	if s.slurmCluster != nil {
+		slurmJobs = &slurmWatcher{c: s.slurmCluster, out: &progressWriter{out: s.out, start: submitted}, jobs: map[string]*slurmJob{}}
+		slurmJobs.run(watchCtx, &wg)
+	}
 	progress := newProgress(s.out, tasks, submitted)
 	s.events.setCallbacks(progress.task, progress.workflow)
 
 	step(s.out, "submitting workflow %s (execution %s/%s, input %s=%d at %s)", workflowName, s.o.Namespace, execName, inputName, s.o.Partitions, sub.Inputs)
 	if s.local {
 		fmt.Fprintf(s.out, "    operators: stand-ins play spark-operator, KubeRay and the Dask operator (status subresource writes);\n")
-		fmt.Fprintf(s.out, "    the real Kubeflow Training Operator reconciles the PyTorchJob, the demo acting as the kubelet for its pods\n")
+		fmt.Fprintf(s.out, "    the real Kubeflow Training Operator reconciles the PyTorchJob, the demo acting as the kubelet for its pods;\n")
+		fmt.Fprintf(s.out, "    the real local Slurm runs the slurm_fn task's batch job (propeller submits it over SSH)\n")
 	}
 	wf, err := s.c.flyte.FlyteworkflowV1alpha1().FlyteWorkflows(s.o.Namespace).Create(ctx, sub.Workflow, metav1.CreateOptions{})
 	if err != nil {
@@ -335,7 +346,7 @@ func (s *session) runWorkflow(ctx context.Context) (*Result, error) {
 
 	res := &Result{Execution: execName, Phase: final.Status.Phase.String()}
 	for _, t := range tasks {
-		res.Tasks = append(res.Tasks, taskResult(t, final, watcher, s.events, s.jobsAPI, submitted))
+		res.Tasks = append(res.Tasks, taskResult(t, final, watcher, s.events, s.jobsAPI, slurmJobs, submitted))
 	}
 	res.AdminCalls = s.events.callSummary()
 	report(s.out, s.o, res, s.instance, s.jobsAPI != nil)

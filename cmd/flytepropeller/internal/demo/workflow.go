@@ -27,6 +27,7 @@ import (
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/ray"
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/spark"
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/webapi/databricks"
+	"github.com/flytedist/flyteplugins/internal/slurmenv"
 )
 
 // The demo workflow's identity. Project and domain give the namespace
@@ -48,6 +49,7 @@ const (
 	labelDask       = dask.PluginID
 	labelPyTorch    = pytorch.PluginID
 	labelDatabricks = "databricks"
+	labelSlurm      = "slurm"
 )
 
 // Public images the tasks run for real in KUBECONFIG mode.
@@ -73,14 +75,15 @@ type demoTask struct {
 	Template *core.TaskTemplate
 }
 
-// demoTasks are a Spark, a Ray, a Dask, a PyTorch and a Databricks task.
+// demoTasks are a Spark, a Ray, a Dask, a PyTorch and a Databricks task,
+// and with a Slurm cluster (local mode) a slurm_fn task.
 // The PyTorch task is flytekit's current form (task_type_version 1, the
 // flyteidl.plugins.kubeflow proto): a master and two workers. Their images
 // and commands are public ones that run for real on a cluster with the
 // operators (KUBECONFIG mode); they read the workflow input through Flyte's
 // {{.inputs.partitions}} template, which the plugins fill from the inputs in
 // blob storage.
-func demoTasks() ([]demoTask, error) {
+func demoTasks(slurmCluster *slurmenv.Cluster) ([]demoTask, error) {
 	mk := func(name, taskType string, typeVersion int32, image string, args []string, custom proto.Message) (*core.TaskTemplate, error) {
 		st, err := utils.MarshalObjToStruct(custom)
 		if err != nil {
@@ -201,10 +204,53 @@ func demoTasks() ([]demoTask, error) {
 		}
 		out = append(out, demoTask{Label: s.label, NodeID: s.node, Kind: s.kind, Template: t})
 	}
+	if slurmCluster != nil {
+		t, err := slurmTask(slurmCluster.Partition)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, demoTask{Label: labelSlurm, NodeID: "slurm-fn", Kind: "Slurm job", Template: t})
+	}
 	return out, nil
 }
 
-// workflowTemplate runs every task in parallel on the workflow's input.
+// slurmTask is what flytekitplugins-slurm's SlurmFunctionTask sends
+// (examples/slurm-task.json): custom ssh_config, sbatch_config and a script
+// whose {task.fn} the plugin replaces with the container's args. Here the
+// script and the args are plain shell commands, so the node needs no Python
+// or flytekit; the interface is empty, so propeller expects no outputs.
+func slurmTask(partition string) (*core.TaskTemplate, error) {
+	custom, err := structpb.NewStruct(map[string]any{
+		"ssh_config":    map[string]any{"host": slurmClusterName, "username": "ignored"},
+		"sbatch_config": map[string]any{"partition": partition, "time": "0:05:00", "cpus-per-task": "1"},
+		"script": "#!/bin/bash\necho \"flytedist demo: slurm_fn job $SLURM_JOB_ID on $(hostname) in partition $SLURM_JOB_PARTITION\"\n" +
+			"sleep 2\n{task.fn}\n",
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &core.TaskTemplate{
+		Id:   &core.Identifier{ResourceType: core.ResourceType_TASK, Project: project, Domain: domain, Name: "demo.slurm_fn", Version: version},
+		Type: "slurm_fn",
+		Metadata: &core.TaskMetadata{
+			Runtime: &core.RuntimeMetadata{Type: core.RuntimeMetadata_FLYTE_SDK, Version: "1.16.0", Flavor: "python"},
+			Timeout: durationpb.New(10 * time.Minute),
+			Retries: &core.RetryStrategy{},
+		},
+		Interface: &core.TypedInterface{
+			Inputs:  &core.VariableMap{Variables: map[string]*core.Variable{}},
+			Outputs: &core.VariableMap{Variables: map[string]*core.Variable{}},
+		},
+		Custom: custom,
+		Target: &core.TaskTemplate_Container{Container: &core.Container{
+			Image: flytekitImage,
+			Args:  []string{"echo", "flytedist demo: the task's command ran"},
+		}},
+	}, nil
+}
+
+// workflowTemplate runs every task in parallel, on the workflow's input
+// when the task takes it.
 func workflowTemplate(tasks []demoTask) *core.WorkflowTemplate {
 	wf := &core.WorkflowTemplate{
 		Id: &core.Identifier{ResourceType: core.ResourceType_WORKFLOW, Project: project, Domain: domain, Name: workflowName, Version: version},
@@ -216,15 +262,19 @@ func workflowTemplate(tasks []demoTask) *core.WorkflowTemplate {
 		MetadataDefaults: &core.WorkflowMetadataDefaults{},
 	}
 	for _, t := range tasks {
-		wf.Nodes = append(wf.Nodes, &core.Node{
-			Id:       t.NodeID,
-			Metadata: &core.NodeMetadata{Name: t.Template.GetId().GetName(), Retries: &core.RetryStrategy{}},
-			Inputs: []*core.Binding{{
+		var inputs []*core.Binding
+		if _, ok := t.Template.GetInterface().GetInputs().GetVariables()[inputName]; ok {
+			inputs = []*core.Binding{{
 				Var: inputName,
 				Binding: &core.BindingData{Value: &core.BindingData_Promise{Promise: &core.OutputReference{
 					NodeId: common.StartNodeID, Var: inputName,
 				}}},
-			}},
+			}}
+		}
+		wf.Nodes = append(wf.Nodes, &core.Node{
+			Id:       t.NodeID,
+			Metadata: &core.NodeMetadata{Name: t.Template.GetId().GetName(), Retries: &core.RetryStrategy{}},
+			Inputs:   inputs,
 			Target: &core.Node_TaskNode{TaskNode: &core.TaskNode{
 				Reference: &core.TaskNode_ReferenceId{ReferenceId: t.Template.GetId()},
 			}},
