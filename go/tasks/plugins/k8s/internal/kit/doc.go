@@ -10,7 +10,8 @@
 //     and container helpers that never leave duplicates.
 //   - links.go, render.go: log links, rendered in one pass from templates
 //     parsed once per config.
-//   - phase.go: state-table rules, the unknown-state fallback and
+//   - phase.go: state-table rules (staterule's model, shared with the
+//     web-API plugins), the unknown-state fallback and
 //     propeller's phase-version rule.
 //   - custom.go, errors.go, object.go: decoding the task's custom config, the
 //     BadTaskSpecification errors bad input gets, and resource casts.

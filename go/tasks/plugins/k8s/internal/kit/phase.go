@@ -1,138 +1,53 @@
 package kit
 
 import (
-	"fmt"
-	"time"
-
 	pluginsCore "github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/k8s"
+
+	"github.com/flytedist/flyteplugins/go/tasks/plugins/internal/staterule"
 )
 
-// Outcome is the kind of Flyte phase an operator state maps to.
-type Outcome uint8
+// The state-rule model is staterule's, shared with the web-API plugins;
+// the kit re-exports it for the k8s plugins.
+type (
+	// Outcome is the kind of Flyte phase an operator state maps to.
+	Outcome = staterule.Outcome
+	// Rule is one row of a plugin's state table.
+	Rule = staterule.Rule
+)
 
 // The outcomes a state table row can name.
 const (
 	// Queued: accepted, nothing scheduled yet (or parked by a queueing system).
-	Queued Outcome = iota + 1
+	Queued = staterule.Queued
 	// Initializing: the operator is creating the job's pods.
-	Initializing
+	Initializing = staterule.Initializing
 	// Running: the job runs.
-	Running
+	Running = staterule.Running
 	// Succeeded: the job finished successfully.
-	Succeeded
+	Succeeded = staterule.Succeeded
 	// RetryableFailure: a user-kind failure that a retry may fix.
-	RetryableFailure
+	RetryableFailure = staterule.RetryableFailure
 	// SystemRetryableFailure: an infrastructure failure; retried on the system budget.
-	SystemRetryableFailure
+	SystemRetryableFailure = staterule.SystemRetryableFailure
 	// PermanentFailure: a user-kind failure no retry can fix.
-	PermanentFailure
+	PermanentFailure = staterule.PermanentFailure
 )
 
-// String names the outcome for test output and reasons.
-func (o Outcome) String() string {
-	switch o {
-	case Queued:
-		return "Queued"
-	case Initializing:
-		return "Initializing"
-	case Running:
-		return "Running"
-	case Succeeded:
-		return "Succeeded"
-	case RetryableFailure:
-		return "RetryableFailure"
-	case SystemRetryableFailure:
-		return "SystemRetryableFailure"
-	case PermanentFailure:
-		return "PermanentFailure"
-	}
-	return fmt.Sprintf("Outcome(%d)", uint8(o))
-}
-
-// Rule is one row of a plugin's state table.
-type Rule struct {
-	Outcome Outcome
-	// Reason is the phase reason (queued/initializing/running) or the
-	// failure's message prefix.
-	Reason string
-	// Code is the failure's error code.
-	Code string
-	// Cleanup asks propeller to delete the resource when the rule is a
-	// failure (PhaseInfo.CleanupOnFailure), so a failed job's pods do not
-	// linger until the workflow ends.
-	Cleanup bool
-}
-
-// Phase turns the rule into a PhaseInfo. detail is appended to the reason:
-// the operator's error message for failures.
-func (r Rule) Phase(detail string, info *pluginsCore.TaskInfo) pluginsCore.PhaseInfo {
-	msg := r.Reason
-	if detail != "" {
-		if msg != "" {
-			msg += ": "
-		}
-		msg += detail
-	}
-	switch r.Outcome {
-	case Queued:
-		return pluginsCore.PhaseInfoQueuedWithTaskInfo(pluginsCore.DefaultPhaseVersion, msg, info)
-	case Initializing:
-		return pluginsCore.PhaseInfoInitializing(pluginsCore.DefaultPhaseVersion, msg, info)
-	case Running:
-		return RunningWithReason(msg, info)
-	case Succeeded:
-		return pluginsCore.PhaseInfoSuccess(info)
-	case RetryableFailure:
-		if r.Cleanup {
-			return pluginsCore.PhaseInfoRetryableFailureWithCleanup(r.Code, msg, info)
-		}
-		return pluginsCore.PhaseInfoRetryableFailure(r.Code, msg, info)
-	case SystemRetryableFailure:
-		if r.Cleanup {
-			return pluginsCore.PhaseInfoSystemRetryableFailureWithCleanup(r.Code, msg, info)
-		}
-		return pluginsCore.PhaseInfoSystemRetryableFailure(r.Code, msg, info)
-	case PermanentFailure:
-		if r.Cleanup {
-			return pluginsCore.PhaseInfoFailureWithCleanup(r.Code, msg, info)
-		}
-		return pluginsCore.PhaseInfoFailure(r.Code, msg, info)
-	}
-	return RunningWithReason(fmt.Sprintf("unmapped outcome %v", r.Outcome), info)
-}
-
-// RunningWithReason is a Running phase that carries a reason. PhaseInfo has
-// no Running constructor with a reason, so it travels as an additional
-// reason, which propeller puts on the task event.
-//
-// Its version is the default one: the specs pin phase versions to
-// propeller's rule (FinalizePhase), which never bumps Running. A version
-// derived from what Running shows cannot be made monotonic without state
-// propeller does not keep, and flyteadmin drops a same-phase event whose
-// version does not grow.
+// RunningWithReason is a Running phase that carries a reason, at the
+// default version: the specs pin phase versions to propeller's rule
+// (FinalizePhase), which never bumps Running. A version derived from what
+// Running shows cannot be made monotonic without state propeller does not
+// keep, and flyteadmin drops a same-phase event whose version does not grow.
 func RunningWithReason(reason string, info *pluginsCore.TaskInfo) pluginsCore.PhaseInfo {
-	if info == nil {
-		info = &pluginsCore.TaskInfo{}
-	}
-	if reason != "" {
-		// Propeller dereferences OccurredAt when it turns reasons into the
-		// task event; a nil one panics its reconcile loop.
-		at := info.OccurredAt
-		if at == nil {
-			now := time.Now()
-			at = &now
-		}
-		info.AdditionalReasons = append(info.AdditionalReasons, pluginsCore.ReasonInfo{Reason: reason, OccurredAt: at})
-	}
-	return pluginsCore.PhaseInfoRunning(pluginsCore.DefaultPhaseVersion, info)
+	return staterule.RunningWithReason(pluginsCore.DefaultPhaseVersion, reason, info)
 }
 
 // UnknownState is how every plugin treats a state its table does not know,
 // typically one a newer operator added: Running, with a reason naming it.
 // Never an error, which would make propeller retry the round forever.
 func UnknownState(kind, state string) Rule {
-	return Rule{Outcome: Running, Reason: fmt.Sprintf("%s reported state %q, which this plugin does not know; treating it as running", kind, state)}
+	return staterule.UnknownState(kind, state, pluginsCore.DefaultPhaseVersion)
 }
 
 // Lookup returns the rule for state, or UnknownState's.
