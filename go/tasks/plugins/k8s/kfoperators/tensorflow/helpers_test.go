@@ -7,16 +7,15 @@ import (
 	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/core"
 	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/plugins"
 	kfplugins "github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/plugins/kubeflow"
-	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/flytek8s/config"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/k8s"
 	kubeflowv1 "github.com/kubeflow/training-operator/pkg/apis/kubeflow.org/v1"
 	"github.com/stretchr/testify/require"
 	"google.golang.org/protobuf/proto"
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/internal/kittest"
+	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/kfoperators/internal/kftest"
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/kfoperators/tensorflow"
 )
 
@@ -33,21 +32,10 @@ var taskArgs = []string{
 // registered is the plugin as propeller finds it: from the registry, by ID.
 func registered(t testing.TB) k8s.Plugin {
 	t.Helper()
-	for _, e := range pluginmachinery.PluginRegistry().GetK8sPlugins() {
-		if e.ID == tensorflow.PluginID {
-			return e.Plugin
-		}
-	}
-	t.Fatalf("plugin %q is not registered", tensorflow.PluginID)
-	return nil
+	return kftest.Registered(t, tensorflow.PluginID)
 }
 
-func res(cpu, memory string) *core.Resources {
-	return &core.Resources{
-		Requests: []*core.Resources_ResourceEntry{{Name: core.Resources_CPU, Value: cpu}, {Name: core.Resources_MEMORY, Value: memory}},
-		Limits:   []*core.Resources_ResourceEntry{{Name: core.Resources_CPU, Value: cpu}, {Name: core.Resources_MEMORY, Value: memory}},
-	}
-}
+func res(cpu, memory string) *core.Resources { return kftest.Resources(cpu, memory) }
 
 // v1Job is a flytekit TensorFlow task: a chief, two parameter servers,
 // four workers and an evaluator, each with its own image and resources.
@@ -64,21 +52,10 @@ func v1Job() *kfplugins.DistributedTensorflowTrainingTask {
 	}
 }
 
-// task is a TensorFlow task with custom at version.
+// task is a tensorflow task with custom at version.
 func task(t testing.TB, version int32, custom proto.Message) kittest.Task {
 	t.Helper()
-	tmpl := kittest.ContainerTemplate(tensorflow.TaskType, kittest.Struct(t, custom), taskImage, taskArgs...)
-	tmpl.TaskTypeVersion = version
-	return kittest.Task{
-		Template:       tmpl,
-		ServiceAccount: "task-sa",
-		Resources: &v1.ResourceRequirements{
-			Requests: v1.ResourceList{v1.ResourceCPU: resource.MustParse("1"), v1.ResourceMemory: resource.MustParse("2Gi")},
-			Limits:   v1.ResourceList{v1.ResourceCPU: resource.MustParse("1"), v1.ResourceMemory: resource.MustParse("2Gi")},
-		},
-		Labels:      map[string]string{"execution-id": "f8a1b2c3d4"},
-		Annotations: map[string]string{"flyte/owner": "team-a"},
-	}
+	return kftest.Task(t, tensorflow.TaskType, version, custom, taskImage, taskArgs...)
 }
 
 func build(t testing.TB, task kittest.Task) (*kubeflowv1.TFJob, error) {
@@ -100,38 +77,10 @@ func mustBuild(t testing.TB, task kittest.Task) *kubeflowv1.TFJob {
 // container is a replica pod's container named tensorflow, the operator's.
 func container(t testing.TB, spec *kubeflowv1.ReplicaSpec) v1.Container {
 	t.Helper()
-	require.NotNil(t, spec)
-	for _, c := range spec.Template.Spec.Containers {
-		if c.Name == "tensorflow" {
-			return c
-		}
-	}
-	t.Fatalf("no container %q", "tensorflow")
-	return v1.Container{}
+	return kftest.Container(t, spec, "tensorflow")
 }
 
-func env(c v1.Container, name string) (v1.EnvVar, bool) {
-	for _, e := range c.Env {
-		if e.Name == name {
-			return e, true
-		}
-	}
-	return v1.EnvVar{}, false
-}
+func env(c v1.Container, name string) (v1.EnvVar, bool) { return kftest.Env(c, name) }
 
 // richPlatform is a plugins.k8s section such as a platform sets.
-func richPlatform() *config.K8sPluginConfig {
-	cfg := *config.GetK8sPluginConfig()
-	cfg.DefaultTolerations = []v1.Toleration{{Key: "flyte", Operator: v1.TolerationOpExists}}
-	cfg.InterruptibleTolerations = []v1.Toleration{{Key: "spot", Value: "true", Operator: v1.TolerationOpEqual, Effect: v1.TaintEffectNoSchedule}}
-	cfg.InterruptibleNodeSelector = map[string]string{"node-lifecycle": "spot"}
-	cfg.InterruptibleNodeSelectorRequirement = &v1.NodeSelectorRequirement{Key: "lifecycle", Operator: v1.NodeSelectorOpIn, Values: []string{"spot"}}
-	cfg.NonInterruptibleNodeSelectorRequirement = &v1.NodeSelectorRequirement{Key: "lifecycle", Operator: v1.NodeSelectorOpNotIn, Values: []string{"spot"}}
-	cfg.DefaultNodeSelector = map[string]string{"pool": "training"}
-	cfg.DefaultLabels = map[string]string{"platform": "flyte"}
-	cfg.DefaultAnnotations = map[string]string{"platform/annotated": "yes"}
-	cfg.DefaultEnvVars = map[string]string{"PLATFORM_ENV": "1"}
-	cfg.SchedulerName = "volcano"
-	cfg.AddTolerationsForExtendedResources = []string{"nvidia.com/gpu"}
-	return &cfg
-}
+func richPlatform() *config.K8sPluginConfig { return kftest.RichPlatform() }
