@@ -86,9 +86,12 @@ func (j *Job[T]) Finished(obj T) time.Time {
 func (j *Job[T]) Phase(ctx context.Context, pluginContext k8s.PluginContext, obj T, tmpl *core.TaskTemplate) (pluginsCore.PhaseInfo, error) {
 	parts := j.kind.Parts(obj)
 	cfg := GetConfig()
+	// The current condition is found once per round: links, timing and
+	// the phase all follow from it.
+	cur := Current(parts.Status.Conditions)
 	var finish time.Time
-	if Terminal(parts.Status) {
-		finish = Finished(parts.Status, obj.GetCreationTimestamp().Time)
+	if terminal(cur) {
+		finish = finished(parts.Status, cur, obj.GetCreationTimestamp().Time)
 	}
 	meta := objectMeta(obj)
 	links, err := renderLinks(&j.links, logs.GetLogConfig(), linkRequest{
@@ -107,7 +110,6 @@ func (j *Job[T]) Phase(ctx context.Context, pluginContext k8s.PluginContext, obj
 	}
 	info := &pluginsCore.TaskInfo{Logs: links}
 
-	cur := Current(parts.Status.Conditions)
 	suspended := parts.RunPolicy != nil && parts.RunPolicy.Suspend != nil && *parts.RunPolicy.Suspend
 	if cur.Type == noCondition {
 		switch {

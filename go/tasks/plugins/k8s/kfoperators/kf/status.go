@@ -66,22 +66,25 @@ func Current(conditions []kubeflowv1.JobCondition) kubeflowv1.JobCondition {
 
 // Terminal reports whether the operator is done with a job: its current
 // condition is Succeeded or Failed.
-func Terminal(status *kubeflowv1.JobStatus) bool {
-	switch Current(status.Conditions).Type {
-	case kubeflowv1.JobSucceeded, kubeflowv1.JobFailed:
-		return true
-	}
-	return false
+func Terminal(status *kubeflowv1.JobStatus) bool { return terminal(Current(status.Conditions)) }
+
+func terminal(cur kubeflowv1.JobCondition) bool {
+	return cur.Type == kubeflowv1.JobSucceeded || cur.Type == kubeflowv1.JobFailed
 }
 
 // Finished is when a terminal job finished: the operator's completion
 // time, else when its final condition became true, else created.
 func Finished(status *kubeflowv1.JobStatus, created time.Time) time.Time {
+	return finished(status, Current(status.Conditions), created)
+}
+
+// finished is Finished with the current condition already found.
+func finished(status *kubeflowv1.JobStatus, cur kubeflowv1.JobCondition, created time.Time) time.Time {
 	var completion time.Time
 	if status.CompletionTime != nil {
 		completion = status.CompletionTime.Time
 	}
-	return kit.FirstTime(completion, Current(status.Conditions).LastTransitionTime.Time, created)
+	return kit.FirstTime(completion, cur.LastTransitionTime.Time, created)
 }
 
 // detail is the operator's account of a condition: "[reason] message".
