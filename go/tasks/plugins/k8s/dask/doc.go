@@ -59,4 +59,13 @@
 //     it is called "Dask Dashboard".
 //   - GetCompletionTime is the job's end time, else its start, else its
 //     creation, and the zero time while the job is not terminal.
+//   - Queues (plugins.queueing): a DaskJob has no suspend field, so Kueue
+//     cannot hold it and it is created runnable, without Kueue's queue
+//     label (Kueue would otherwise count a job it cannot stop). While it is
+//     Queued its reason says it is not queued by Kueue and why. Gating it
+//     with a Workload the plugin owns was considered and left: the plugin
+//     would have to create and watch a second object per task and undo the
+//     job's pods on eviction, which is Kueue's job for kinds it manages.
+//     Volcano and YuniKorn: the operator has no batch-scheduler hook, so a
+//     platform sets the scheduler name through plugins.k8s or pod templates.
 package dask

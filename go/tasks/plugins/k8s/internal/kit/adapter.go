@@ -58,6 +58,9 @@ func (a *Adapter[T]) BuildResource(ctx context.Context, tCtx pluginsCore.TaskExe
 	if err != nil {
 		return nil, err
 	}
+	if err := a.place(ctx, tCtx, obj); err != nil {
+		return nil, err
+	}
 	return obj, nil
 }
 
@@ -76,6 +79,12 @@ func (a *Adapter[T]) GetTaskPhase(ctx context.Context, pluginContext k8s.PluginC
 	if err != nil {
 		return pluginsCore.PhaseInfoUndefined, err
 	}
+	// A held job waits, whatever its operator last wrote (Kueue evicts a
+	// running job by suspending it); a finished one keeps its outcome.
+	if s, ok := a.job.(Suspender[T]); ok && s.Suspended(obj) && !phase.Phase().IsTerminal() {
+		phase = a.queued(ctx, obj, phase)
+	}
+	a.unqueuedNote(&phase)
 	if err := FinalizePhase(pluginContext, &phase); err != nil {
 		return phase, err
 	}
