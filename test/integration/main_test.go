@@ -741,7 +741,11 @@ func check(t *testing.T, name string, tr pluginsCore.Transition, want round) {
 		return
 	}
 	wantVersion := want.version
-	if info.Version() != wantVersion {
+	// A Running version carries a fingerprint of its reason and links in
+	// its low bits (kit.NextVersion, spec/queueing.md "While it runs"): the
+	// kit's and the plugins' unit tests pin how it grows; rounds here that
+	// care compare Running versions with each other.
+	if info.Phase() != pluginsCore.PhaseRunning && info.Version() != wantVersion {
 		t.Errorf("%s: phase version %d, want %d", name, info.Version(), wantVersion)
 	}
 	if want.reason != "" && !strings.Contains(reasonOf(info), want.reason) {

@@ -103,17 +103,33 @@ func TestSparkContainerTaskThroughPropeller(t *testing.T) {
 			name + "-exec-1": sparkv1beta2.ExecutorStateRunning, name + "-exec-2": sparkv1beta2.ExecutorStatePending,
 		}
 	})
-	check(t, "running", e.handle(), round{
-		phase: pluginsCore.PhaseRunning,
+	running := e.handle()
+	check(t, "running", running, round{
+		phase: pluginsCore.PhaseRunning, reason: "3 pods: " + name + "-driver, " + name + "-exec-1, " + name + "-exec-2",
 		links: []string{driverLog, "https://spark-ui.example.com/" + ns + "/" + name},
 	})
 
 	// The operator updates executor states while the app runs: still
-	// Running, and Running never bumps the version.
+	// Running with the same pod set, so the version holds.
 	e.writeStatus(app, func() {
 		app.Status.ExecutorState[name+"-exec-2"] = sparkv1beta2.ExecutorStateRunning
 	})
-	check(t, "running, executors changed", e.handle(), round{phase: pluginsCore.PhaseRunning})
+	same := e.handle()
+	check(t, "running, executor states changed", same, round{phase: pluginsCore.PhaseRunning})
+	if same.Info().Version() != running.Info().Version() {
+		t.Errorf("running, executor states changed: version %d, want %d (same pod set)", same.Info().Version(), running.Info().Version())
+	}
+
+	// An executor finishes: the pod set changes, and the version grows so
+	// the console shows it.
+	e.writeStatus(app, func() {
+		app.Status.ExecutorState[name+"-exec-1"] = sparkv1beta2.ExecutorStateCompleted
+	})
+	fewer := e.handle()
+	check(t, "running, an executor finished", fewer, round{phase: pluginsCore.PhaseRunning, reason: "2 pods: "})
+	if fewer.Info().Version() <= same.Info().Version() {
+		t.Errorf("running, an executor finished: version %d, want above %d", fewer.Info().Version(), same.Info().Version())
+	}
 
 	e.writeStatus(app, func() {
 		app.Status.AppState.State = sparkv1beta2.ApplicationStateCompleted

@@ -38,6 +38,14 @@ type dashboardConfig struct {
 
 // render returns the job's links: the configured log links on the
 // job-runner pod and, while the cluster is up, the dashboard link.
+//
+// No per-pod links beyond the runner (spec/queueing.md, "While it runs"):
+// a DaskJob's status names only the runner pod and the cluster; the
+// scheduler and worker pods are the dask-kubernetes operator's, named with
+// generated suffixes the status does not carry, and listing them would
+// cost an API call per task per round. The dashboard reaches every worker.
+// So the Running reason does not list pods either: the set it could show
+// never changes.
 func (l *linkers) render(cfg *Config, job *daskAPI.DaskJob, execID pluginsCore.TaskExecutionID, tmpl *core.TaskTemplate) ([]*core.TaskLog, error) {
 	cluster := clusterName(job)
 	in := kit.LogInput{

@@ -49,10 +49,38 @@ func (l *links) taskInfo(cfg *Config, job *rayv1.RayJob, id pluginsCore.TaskExec
 	// KubeRay to report it (kit leaves it out until then); the others show
 	// from the start.
 	taskLogs, _ := l.logs.Render(nil, &cfg.Logs, in)
+	// KubeRay's status names the head pod only (the links above); the
+	// workers are reached through one link on the cluster's name, which
+	// prefixes every pod of the cluster.
+	taskLogs = l.logs.RenderPods(taskLogs, &cfg.Logs, in, podSet(job), kit.MaxPodLinks())
 	if status.JobStatus == rayv1.JobStatusRunning && status.DashboardURL != "" {
 		taskLogs = l.dashboard.RenderTemplate(taskLogs, cfg.DashboardURLTemplate, in)
 	}
 	return &pluginsCore.TaskInfo{Logs: taskLogs}
+}
+
+// podSet is the cluster's pods as KubeRay's status tells them: the head
+// by name, the workers by count (the desired count, or the available one
+// when larger, so pods shown as coming up count).
+func podSet(job *rayv1.RayJob) kit.PodSet {
+	cs := &job.Status.RayClusterStatus
+	set := kit.PodSet{Prefix: job.Status.RayClusterName, Job: job.Status.RayClusterName}
+	if cs.Head.PodName != "" {
+		set.Linked = 1
+	}
+	set.Total = set.Linked + int(max(cs.DesiredWorkerReplicas, cs.AvailableWorkerReplicas, 0))
+	return set
+}
+
+// podSetReason is the cluster's pods for a Running reason: "3 pods:
+// <head> and 2 more".
+func podSetReason(job *rayv1.RayJob) string {
+	set := podSet(job)
+	if set.Linked == 0 {
+		return kit.PodSetReason(nil, set.Total)
+	}
+	head := [1]string{job.Status.RayClusterStatus.Head.PodName}
+	return kit.PodSetReason(head[:], set.Total)
 }
 
 // finishTime is when the job ended, by KubeRay, once it is terminal; now

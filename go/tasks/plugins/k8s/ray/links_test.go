@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/logs"
+	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/k8s"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/tasklog"
 	rayv1 "github.com/ray-project/kuberay/ray-operator/apis/ray/v1"
 	"github.com/stretchr/testify/assert"
@@ -15,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/internal/kittest"
+	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/internal/queueing"
 )
 
 func linkConfig(t *testing.T) {
@@ -147,4 +149,101 @@ func TestLinksOnFailure(t *testing.T) {
 		names = append(names, l.GetName())
 	}
 	assert.Equal(t, "Kubernetes Logs,Ray Logs", strings.Join(names, ","))
+}
+
+// setLiveView sets the live-view bounds for one test.
+func setLiveView(t testing.TB, maxPodLinks, maxPhaseVersions int) {
+	t.Helper()
+	prev := *queueing.GetConfig()
+	cfg := prev
+	cfg.LiveView = queueing.LiveViewConfig{MaxPodLinks: maxPodLinks, MaxPhaseVersions: maxPhaseVersions}
+	require.NoError(t, queueing.SetConfig(&cfg))
+	t.Cleanup(func() { _ = queueing.SetConfig(&prev) })
+}
+
+func withWorkers(desired, available int32) *rayv1.RayJob {
+	job := runningJob()
+	job.Status.RayClusterStatus.DesiredWorkerReplicas = desired
+	job.Status.RayClusterStatus.AvailableWorkerReplicas = available
+	return job
+}
+
+// The head keeps its links; the workers, which KubeRay's status counts but
+// does not name, share one link on the cluster's name.
+func TestPodLinks(t *testing.T) {
+	linkConfig(t)
+	const cluster = "f8a1b2c3d4-n0-0-raycluster-xyz"
+	const head = cluster + "-head-abc"
+	for _, tc := range []struct {
+		name      string
+		cap       int
+		job       *rayv1.RayJob
+		aggregate string
+		reason    string
+	}{
+		{"no workers: no aggregate", 8, withWorkers(0, 0), "", "1 pod: " + head},
+		{"workers: the aggregate", 8, withWorkers(4, 2), "Kubernetes Logs(all 5 pods of " + cluster + ")", "5 pods: " + head + " and 4 more"},
+		{"no cap: still the aggregate", 0, withWorkers(2, 3), "Kubernetes Logs(all 4 pods of " + cluster + ")", "4 pods: " + head + " and 3 more"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			setLiveView(t, tc.cap, 100000)
+			phase, err := registered(t).GetTaskPhase(context.Background(), kittest.New(rayTask(t, basicJob())), tc.job)
+			require.NoError(t, err)
+			links := map[string]string{}
+			for _, l := range phase.Info().Logs {
+				links[l.GetName()] = l.GetUri()
+			}
+			assert.Equal(t, "https://k8s/flyteproject-development/"+head, links["Kubernetes Logs"], "the head's link as before")
+			assert.Contains(t, links, "Ray Dashboard")
+			if tc.aggregate == "" {
+				assert.Len(t, links, 3)
+			} else {
+				assert.Len(t, links, 4)
+				assert.Equal(t, "https://k8s/flyteproject-development/"+cluster, links[tc.aggregate])
+			}
+			assert.Equal(t, tc.reason, phase.Info().AdditionalReasons[0].Reason)
+		})
+	}
+}
+
+// Rounds the way propeller runs them: the version grows when the cluster's
+// pods change, holds otherwise, never falls and stays within the bound.
+func TestLiveViewVersions(t *testing.T) {
+	linkConfig(t)
+	rounds := []struct {
+		name string
+		job  *rayv1.RayJob
+		bump bool
+	}{
+		{"head only", withWorkers(0, 0), false},
+		{"same again", withWorkers(0, 0), false},
+		{"workers wanted", withWorkers(2, 0), true},
+		{"workers up (same count)", withWorkers(2, 2), false},
+		{"scaled up", withWorkers(4, 2), true},
+		{"same again", withWorkers(4, 2), false},
+	}
+	for _, bound := range []int{100000, 30} {
+		setLiveView(t, 8, bound)
+		var st k8s.PluginState
+		var prev uint32
+		for i, r := range rounds {
+			task := rayTask(t, basicJob())
+			task.State = st
+			phase, err := registered(t).GetTaskPhase(context.Background(), kittest.New(task), r.job)
+			require.NoError(t, err)
+			v := phase.Version()
+			assert.LessOrEqual(t, int(v), bound, r.name)
+			if i > 0 {
+				assert.GreaterOrEqual(t, v, prev, "%s: never falls", r.name)
+				switch {
+				case !r.bump:
+					assert.Equal(t, prev, v, r.name)
+				case bound >= 100000:
+					assert.Greater(t, v, prev, r.name)
+				}
+			}
+			prev = v
+			st = k8s.PluginState{Phase: phase.Phase(), PhaseVersion: v, Reason: phase.Reason()}
+		}
+	}
 }

@@ -90,6 +90,9 @@ func (j *job) Phase(ctx context.Context, pluginContext k8s.PluginContext, rj *ra
 			}
 		}
 	}
+	if rule.Outcome == kit.Running {
+		detail = kit.JoinReason(detail, podSetReason(rj))
+	}
 	return rule.Phase(detail, info), nil
 }
 

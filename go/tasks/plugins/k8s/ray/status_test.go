@@ -154,25 +154,33 @@ func writeErrorFile(t *testing.T, task kittest.Task, kind core.ContainerError_Ki
 	t.Cleanup(func() { _ = kittest.New(task).DataStore().Delete(context.Background(), path) })
 }
 
-// Phase versions follow propeller's rule: bumped only when the phase is
-// the stored one (not Running) and the reason changed.
+// Phase versions follow the live-view rule (spec/queueing.md, superseding
+// propeller's): counted from the stored version, one step up when the
+// phase repeats with another reason, Running included; never lower.
 func TestPhaseVersion(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		state  k8s.PluginState
 		status rayv1.JobDeploymentStatus
 		want   uint32
+		// above: only known to exceed want (Running's version carries a
+		// fingerprint of what it shows).
+		above bool
 	}{
-		{"new phase", k8s.PluginState{Phase: pluginsCore.PhaseNotReady, PhaseVersion: 3}, rayv1.JobDeploymentStatusNew, 0},
-		{"same phase, other reason", k8s.PluginState{Phase: pluginsCore.PhaseQueued, PhaseVersion: 3, Reason: "Scheduling"}, rayv1.JobDeploymentStatusSuspended, 4},
-		{"same phase, same reason", k8s.PluginState{Phase: pluginsCore.PhaseQueued, PhaseVersion: 3, Reason: "Suspended"}, rayv1.JobDeploymentStatusSuspended, 0},
-		{"running never bumps", k8s.PluginState{Phase: pluginsCore.PhaseRunning, PhaseVersion: 3, Reason: "x"}, rayv1.JobDeploymentStatusRetrying, 0},
+		{"new phase", k8s.PluginState{Phase: pluginsCore.PhaseNotReady, PhaseVersion: 3}, rayv1.JobDeploymentStatusNew, 0, false},
+		{"same phase, other reason", k8s.PluginState{Phase: pluginsCore.PhaseQueued, PhaseVersion: 3, Reason: "Scheduling"}, rayv1.JobDeploymentStatusSuspended, 4, false},
+		{"same phase, same reason: the stored version", k8s.PluginState{Phase: pluginsCore.PhaseQueued, PhaseVersion: 3, Reason: "Suspended"}, rayv1.JobDeploymentStatusSuspended, 3, false},
+		{"running counts up from the stored version", k8s.PluginState{Phase: pluginsCore.PhaseRunning, PhaseVersion: 3}, rayv1.JobDeploymentStatusRetrying, 3, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			task := rayTask(t, basicJob())
 			task.State = tc.state
 			phase := phaseOf(t, task, rayv1.RayJobStatus{JobDeploymentStatus: tc.status})
-			assert.Equal(t, tc.want, phase.Version())
+			if tc.above {
+				assert.Greater(t, phase.Version(), tc.want)
+			} else {
+				assert.Equal(t, tc.want, phase.Version())
+			}
 		})
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/core"
 	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/plugins"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/logs"
+	pluginsCore "github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core"
+	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/k8s"
 	sparkv1beta2 "github.com/kubeflow/spark-operator/v2/api/v1beta2"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -59,22 +61,29 @@ func BenchmarkBuildResource(b *testing.B) { benchBuild(b, false) }
 // BenchmarkBuildResourcePodTemplates adds driver and executor pod templates.
 func BenchmarkBuildResourcePodTemplates(b *testing.B) { benchBuild(b, true) }
 
-// BenchmarkGetTaskPhase is a running application with four log links and
-// the Driver UI.
+// BenchmarkGetTaskPhase is a running application with four log links, the
+// Driver UI and per-pod links for four executors, after a round that
+// stored a Running state (the live-view version rule runs in full).
 func BenchmarkGetTaskPhase(b *testing.B) {
 	k := logs.LogConfig{IsKubernetesEnabled: true, KubernetesTemplateURI: "https://k8s/{{ .namespace }}/{{ .podName }}"}
 	setSpark(b, &spark.Config{LogConfig: spark.LogConfig{Mixed: k, User: k, System: k, AllUser: k}})
 	p := registered(b)
-	tCtx := kittest.New(pythonTask(b))
+	task := pythonTask(b)
+	task.State = k8s.PluginState{Phase: pluginsCore.PhaseRunning, PhaseVersion: 3}
+	tCtx := kittest.New(task)
 	app := application(sparkv1beta2.ApplicationStateRunning)
 	app.Status.DriverInfo.PodName = "app-driver"
 	app.Status.DriverInfo.WebUIIngressAddress = "spark-ui.example.com"
+	app.Status.ExecutorState = map[string]sparkv1beta2.ExecutorState{
+		"app-exec-1": sparkv1beta2.ExecutorStateRunning, "app-exec-2": sparkv1beta2.ExecutorStateRunning,
+		"app-exec-3": sparkv1beta2.ExecutorStateRunning, "app-exec-4": sparkv1beta2.ExecutorStatePending,
+	}
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		phase, err := p.GetTaskPhase(ctx, tCtx, app)
-		if err != nil || len(phase.Info().Logs) != 5 {
+		if err != nil || len(phase.Info().Logs) != 9 {
 			b.Fatal(err, len(phase.Info().Logs))
 		}
 	}

@@ -1,6 +1,7 @@
 package spark
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/core"
@@ -43,7 +44,8 @@ func (l *linkers) taskInfo(cfg *Config, app *sparkv1beta2.SparkApplication, exec
 		in.Finish = app.Status.TerminationTime.Time
 	}
 
-	taskLogs := make([]*core.TaskLog, 0, 6)
+	executors := orderedExecutors(app.Status.ExecutorState)
+	taskLogs := make([]*core.TaskLog, 0, 6+len(executors))
 	var err error
 	// The driver's links show once it has a name (the spec's rule for the
 	// mixed config); user links that name the driver pod wait for it too
@@ -54,6 +56,15 @@ func (l *linkers) taskInfo(cfg *Config, app *sparkv1beta2.SparkApplication, exec
 			return nil, err
 		}
 	}
+	// Each executor the operator reports gets the mixed config's pod
+	// links, named after its pod, up to the live-view cap (the driver
+	// counts); the rest share one link on the application's name, which
+	// prefixes every pod of it. Upstream has no executor log config.
+	set := kit.PodSet{Pods: executors, Prefix: app.Name, Job: app.Name}
+	if in.PodName != "" {
+		set.Linked = 1
+	}
+	taskLogs = l.mixed.RenderPods(taskLogs, &cfg.LogConfig.Mixed, in, set, kit.MaxPodLinks())
 	// Task-config `link_type` links come from the mixed config only, as
 	// upstream renders them: a platform that lists the same dynamic link in
 	// several sections gets it once.
@@ -76,6 +87,52 @@ func (l *linkers) taskInfo(cfg *Config, app *sparkv1beta2.SparkApplication, exec
 		info.CustomInfo = &structpb.Struct{Fields: map[string]*structpb.Value{key: structpb.NewStringValue(uri)}}
 	}
 	return info, nil
+}
+
+// live reports an executor whose pod may still run; the operator keeps
+// finished executors in the map.
+func live(s sparkv1beta2.ExecutorState) bool {
+	return s != sparkv1beta2.ExecutorStateCompleted && s != sparkv1beta2.ExecutorStateFailed
+}
+
+// orderedExecutors lists the executor pods, live ones first, each group by
+// name (exec-2 before exec-10), so the cap keeps the pods worth looking at
+// and the order is the same every round.
+func orderedExecutors(states map[string]sparkv1beta2.ExecutorState) []string {
+	if len(states) == 0 {
+		return nil
+	}
+	pods := make([]string, 0, len(states))
+	for pod := range states {
+		pods = append(pods, pod)
+	}
+	slices.SortFunc(pods, func(a, b string) int {
+		if la, lb := live(states[a]), live(states[b]); la != lb {
+			if la {
+				return -1
+			}
+			return 1
+		}
+		return kit.PodNameCompare(a, b)
+	})
+	return pods
+}
+
+// podSetReason is the live pods (driver and executors that have not
+// finished) for the Running reason, by name, so the reason, and with it
+// the phase version, changes when an executor comes or goes.
+func podSetReason(driver string, states map[string]sparkv1beta2.ExecutorState) string {
+	pods := make([]string, 0, 1+len(states))
+	if driver != "" {
+		pods = append(pods, driver)
+	}
+	for pod, s := range states {
+		if live(s) {
+			pods = append(pods, pod)
+		}
+	}
+	slices.SortFunc(pods, kit.PodNameCompare)
+	return kit.PodSetReason(pods, 0)
 }
 
 // uiLink is the Spark Driver UI while the application runs, or the History

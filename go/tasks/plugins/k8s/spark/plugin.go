@@ -57,7 +57,12 @@ func (j *job) Phase(ctx context.Context, pluginContext k8s.PluginContext, app *s
 	if err != nil {
 		return pluginsCore.PhaseInfoUndefined, err
 	}
-	return kit.Lookup(stateTable, "spark-operator", app.Status.AppState.State).Phase(app.Status.AppState.ErrorMessage, info), nil
+	rule := kit.Lookup(stateTable, "spark-operator", app.Status.AppState.State)
+	detail := app.Status.AppState.ErrorMessage
+	if rule.Outcome == kit.Running {
+		detail = kit.JoinReason(detail, podSetReason(app.Status.DriverInfo.PodName, app.Status.ExecutorState))
+	}
+	return rule.Phase(detail, info), nil
 }
 
 // Terminal reports whether the application reached a final state.

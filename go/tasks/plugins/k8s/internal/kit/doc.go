@@ -11,8 +11,8 @@
 //   - links.go, render.go: log links, rendered in one pass from templates
 //     parsed once per config.
 //   - phase.go: state-table rules (staterule's model, shared with the
-//     web-API plugins), the unknown-state fallback and
-//     propeller's phase-version rule.
+//     web-API plugins), the unknown-state fallback and the
+//     phase-version rule.
 //   - custom.go, errors.go, object.go: decoding the task's custom config, the
 //     BadTaskSpecification errors bad input gets, and resource casts.
 //
@@ -33,11 +33,14 @@
 //     requests get the platform's resource tolerations.
 //   - Log links render with tasklog's variables and results (a test compares
 //     the two) without its per-call regular expressions.
-//   - Phase versions follow propeller's rule (k8s.MaybeUpdatePhaseVersion),
-//     as the specs require: Running keeps the default version. A link that
-//     first appears mid-Running therefore reaches the console with the next
-//     phase change (propeller sends events on phase/version changes only);
-//     a version counted from the links was tried and dropped, because it
-//     can fall, and flyteadmin ignores a same-phase event whose version
-//     does not grow.
+//   - Phase versions follow the live-view rule of spec/queueing.md, which
+//     supersedes propeller's (NextVersion): counted up from the version
+//     propeller stored, so they never fall, Running included, and bounded
+//     by plugins.queueing.liveView.maxPhaseVersions. Running's reason is
+//     not in propeller's stored state, so a Running version carries a
+//     fingerprint of its reason and link names in its low bits.
+//   - podlinks.go: per-pod links from a job's own status, capped by
+//     plugins.queueing.liveView.maxPodLinks with one aggregate link for
+//     the rest, and the pod set in the Running reason (PodSetReason) so a
+//     changed set reaches the console.
 package kit

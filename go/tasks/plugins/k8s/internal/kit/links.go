@@ -29,6 +29,10 @@ type LogInput struct {
 	TaskTemplate *core.TaskTemplate
 	// ShowWhilePending marks every produced link as visible while queued.
 	ShowWhilePending bool
+	// PodScoped renders only the templates whose URI names {{ .podName }},
+	// and no task-config links: the per-pod links of RenderPods, where the
+	// other templates would repeat the job's own links once per pod.
+	PodScoped bool
 }
 
 // LogLinks renders log links for one log config. The config is parsed once

@@ -280,6 +280,9 @@ func (c *compiledLogs) render(dst []*core.TaskLog, in *LogInput) []*core.TaskLog
 	}
 	for i := range c.static {
 		lt := &c.static[i]
+		if in.PodScoped && !lt.namesPod() {
+			continue
+		}
 		if name, ok := v.render(lt.displayName, &b); ok {
 			name += logName
 			for _, u := range lt.uris {
@@ -295,6 +298,9 @@ func (c *compiledLogs) render(dst []*core.TaskLog, in *LogInput) []*core.TaskLog
 		}
 	}
 	for i := range c.dynamic {
+		if in.PodScoped {
+			break
+		}
 		lt := &c.dynamic[i]
 		dst = renderDynamic(dst, lt, lt.uris, linkTypes, v, &b)
 	}
@@ -317,6 +323,18 @@ func renderDynamic(dst []*core.TaskLog, lt *linkTemplate, uris []template, linkT
 		v.taskConfig = nil
 	}
 	return dst
+}
+
+// namesPod reports whether a URI of the link names {{ .podName }}.
+func (lt *linkTemplate) namesPod() bool {
+	for _, u := range lt.uris {
+		for _, seg := range u {
+			if seg.name == "podname" && !seg.taskConfig {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (lt *linkTemplate) taskLog(uri, name string, in *LogInput) *core.TaskLog {

@@ -104,11 +104,12 @@ func (j *Job[T]) Phase(ctx context.Context, pluginContext k8s.PluginContext, obj
 		execID:    pluginContext.TaskExecutionMetadata().GetTaskExecutionID(),
 		tmpl:      tmpl,
 		limit:     cfg.MaxReplicaLinks,
+		podCap:    kit.MaxPodLinks(),
 	})
 	if err != nil {
 		return pluginsCore.PhaseInfoUndefined, err
 	}
-	info := &pluginsCore.TaskInfo{Logs: links}
+	info := &pluginsCore.TaskInfo{Logs: links.links}
 
 	suspended := parts.RunPolicy != nil && parts.RunPolicy.Suspend != nil && *parts.RunPolicy.Suspend
 	if cur.Type == noCondition {
@@ -141,6 +142,9 @@ func (j *Job[T]) Phase(ctx context.Context, pluginContext k8s.PluginContext, obj
 		}
 	case kubeflowv1.JobRestarting:
 		d = detail(cur)
+	}
+	if rule.Outcome == kit.Running {
+		d = kit.JoinReason(d, links.reason())
 	}
 	return rule.Phase(d, info), nil
 }

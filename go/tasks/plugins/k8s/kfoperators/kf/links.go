@@ -1,6 +1,7 @@
 package kf
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,13 +39,26 @@ type linkRequest struct {
 	execID    pluginsCore.TaskExecutionID
 	tmpl      *core.TaskTemplate
 	limit     int
+	podCap    int
 }
 
-// render gives one set of links per replica pod, each named after its
-// pod's replica and index, at the pod names the operator creates; each
-// replica type gets at most limit pods' links (0: no cap).
-func renderLinks(l *kit.LogLinks, cfg *logs.LogConfig, r linkRequest) ([]*core.TaskLog, error) {
-	var out []*core.TaskLog
+// podLinks is what renderLinks gives: the links, and the pods it linked
+// (in link order) out of the job's total, for the Running reason.
+type podLinks struct {
+	links []*core.TaskLog
+	pods  []string
+	total int
+}
+
+// renderLinks gives one set of links per replica pod, each named after its
+// pod's replica and index, at the pod names the operator creates. Two caps
+// apply and the smaller wins: each replica type gets at most limit pods'
+// links (plugins.kf-operator.maxReplicaLinks), and the job at most podCap
+// (plugins.queueing.liveView.maxPodLinks), 0 meaning no cap for either.
+// When pods were left out, one aggregate link on the job's name, which
+// prefixes every pod name, reaches them all.
+func renderLinks(l *kit.LogLinks, cfg *logs.LogConfig, r linkRequest) (podLinks, error) {
+	var out podLinks
 	in := kit.LogInput{
 		Namespace:     r.meta.Namespace,
 		ContainerName: r.container,
@@ -55,23 +69,40 @@ func renderLinks(l *kit.LogLinks, cfg *logs.LogConfig, r linkRequest) ([]*core.T
 	}
 	for _, rt := range r.order {
 		spec, ok := r.replicas[rt]
-		if !ok || spec == nil || spec.Replicas == nil {
+		if !ok || spec == nil || spec.Replicas == nil || *spec.Replicas <= 0 {
 			continue
 		}
 		n := *spec.Replicas
+		out.total += int(n)
 		if r.limit > 0 && int(n) > r.limit {
-			n = int32(r.limit)
+			n = int32(r.limit) //nolint:gosec // below n, an int32
+		}
+		if r.podCap > 0 {
+			n = min(n, int32(max(0, r.podCap-len(out.pods)))) //nolint:gosec // below n, an int32
 		}
 		for i := int32(0); i < n; i++ {
 			pod, label := r.podName(r.meta.Name, rt, i)
 			in.PodName, in.LogName = pod, kit.LogName(label)
 			var err error
-			if out, err = l.Render(out, cfg, in); err != nil {
-				return nil, err
+			if out.links, err = l.Render(out.links, cfg, in); err != nil {
+				return podLinks{}, err
 			}
+			out.pods = append(out.pods, pod)
 		}
 	}
+	if out.total > len(out.pods) {
+		out.links = l.RenderAggregate(out.links, cfg, in, kit.PodSet{
+			Linked: len(out.pods), Total: out.total, Prefix: r.meta.Name, Job: r.meta.Name,
+		})
+	}
 	return out, nil
+}
+
+// reason is the pod set for a Running reason.
+func (p *podLinks) reason() string {
+	pods := slices.Clone(p.pods)
+	slices.SortFunc(pods, kit.PodNameCompare)
+	return kit.PodSetReason(pods, p.total)
 }
 
 func objectMeta(obj client.Object) metav1.ObjectMeta {

@@ -10,6 +10,7 @@ import (
 	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/plugins"
 	kfplugins "github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/plugins/kubeflow"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/logs"
+	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/k8s"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/tasklog"
 	"github.com/flyteorg/flyte/flytestdlib/config"
 	kubeflowv1 "github.com/kubeflow/training-operator/pkg/apis/kubeflow.org/v1"
@@ -20,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/internal/kittest"
+	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/internal/queueing"
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/kfoperators/kf"
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/kfoperators/mpi"
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/kfoperators/pytorch"
@@ -180,6 +182,8 @@ func TestMaxReplicaLinks(t *testing.T) {
 		{"no cap", 0, 40, 40},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// The per-type cap alone; TestSharedPodCap has both.
+			setLiveView(t, 0, 100000)
 			withKF(t, kf.Config{Timeout: kf.GetConfig().Timeout, MaxReplicaLinks: tc.limit})
 			eachPlugin(t, func(t *testing.T, p plugin) {
 				task := p.workers(t, tc.workers)
@@ -250,4 +254,109 @@ func TestLinksOnEveryStatus(t *testing.T) {
 			})
 		})
 	}
+}
+
+// setLiveView sets the live-view bounds for one test.
+func setLiveView(t testing.TB, maxPodLinks, maxPhaseVersions int) {
+	t.Helper()
+	prev := *queueing.GetConfig()
+	cfg := prev
+	cfg.LiveView = queueing.LiveViewConfig{MaxPodLinks: maxPodLinks, MaxPhaseVersions: maxPhaseVersions}
+	require.NoError(t, queueing.SetConfig(&cfg))
+	t.Cleanup(func() { _ = queueing.SetConfig(&prev) })
+}
+
+// Two caps bound the per-pod links and the smaller wins: the per-type
+// plugins.kf-operator.maxReplicaLinks and the job-wide
+// plugins.queueing.liveView.maxPodLinks. Pods left out are reached through
+// one aggregate link on the job's name.
+func TestSharedPodCap(t *testing.T) {
+	linkConfig(t)
+	aggregate := func(n int) []link {
+		return []link{
+			{"Kubernetes Logs(all " + strconv.Itoa(n) + " pods of " + jobName + ")", "https://k8s/" + namespace + "/" + jobName},
+			{"Grafana(all " + strconv.Itoa(n) + " pods of " + jobName + ")", ""},
+		}
+	}
+	for _, tc := range []struct {
+		name            string
+		perType, shared int
+		workers         int32
+	}{
+		{"both off", 0, 0, 6},
+		{"shared cap smaller", 32, 4, 6},
+		{"per-type cap smaller", 2, 8, 6},
+		{"under both", 8, 8, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			setLiveView(t, tc.shared, 100000)
+			withKF(t, kf.Config{Timeout: kf.GetConfig().Timeout, MaxReplicaLinks: tc.perType})
+			eachPlugin(t, func(t *testing.T, p plugin) {
+				task := p.workers(t, tc.workers)
+				links := linksOf(t, p, task, p.job(t, task, runningStatus))
+				total := int(tc.workers)
+				if p.id != "tensorflow" { // PyTorch's master, MPI's launcher
+					total++
+				}
+				var perPod, agg []link
+				for _, l := range links {
+					if strings.Contains(l.name, "(all ") {
+						agg = append(agg, l)
+					} else {
+						perPod = append(perPod, l)
+					}
+				}
+				wantLinked := int(tc.workers)
+				if tc.perType > 0 {
+					wantLinked = min(wantLinked, tc.perType)
+				}
+				if p.id != "tensorflow" {
+					wantLinked++ // the master or launcher, a type of its own
+				}
+				if tc.shared > 0 {
+					wantLinked = min(wantLinked, tc.shared)
+				}
+				assert.Len(t, perPod, 2*wantLinked, "two links a linked pod")
+				if wantLinked < total {
+					require.Len(t, agg, 2)
+					want := aggregate(total)
+					assert.Equal(t, want[0], agg[0])
+					assert.Equal(t, want[1].name, agg[1].name)
+					assert.Contains(t, agg[1].uri, "https://grafana/"+jobName+"/")
+				} else {
+					assert.Empty(t, agg)
+				}
+			})
+		})
+	}
+}
+
+// Rounds the way propeller runs them: a Running job's version holds while
+// nothing changes, grows when the reason does (a restart), never falls.
+func TestLiveViewVersions(t *testing.T) {
+	linkConfig(t)
+	restarting := started(cond(kubeflowv1.JobRestarting, v1.ConditionTrue, t2, "JobRestarting", "worker-1 exited"))
+	eachPlugin(t, func(t *testing.T, p plugin) {
+		var st k8s.PluginState
+		var prev uint32
+		for i, r := range []struct {
+			status kubeflowv1.JobStatus
+			bump   bool
+		}{{runningStatus, false}, {runningStatus, false}, {restarting, true}, {restarting, false}, {runningStatus, true}} {
+			task := p.workers(t, 2)
+			task.State = st
+			info := p.phase(t, task, p.job(t, task, r.status))
+			v := info.Version()
+			if i > 0 {
+				assert.GreaterOrEqual(t, v, prev, "round %d: never falls", i)
+				if r.bump {
+					assert.Greater(t, v, prev, "round %d: a new reason", i)
+				} else {
+					assert.Equal(t, prev, v, "round %d: nothing changed", i)
+				}
+			}
+			prev = v
+			st = k8s.PluginState{Phase: info.Phase(), PhaseVersion: v, Reason: info.Reason()}
+		}
+	})
 }

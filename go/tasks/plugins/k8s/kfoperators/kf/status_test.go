@@ -43,7 +43,9 @@ func TestConditionToPhase(t *testing.T) {
 		{name: "no conditions yet", status: kubeflowv1.JobStatus{}, phase: pluginsCore.PhaseQueued, reason: []string{"waiting for the training operator"}},
 		{name: string(kubeflowv1.JobCreated), status: started(cond(kubeflowv1.JobCreated, v1.ConditionTrue, t0, "PyTorchJobCreated", "created")),
 			phase: pluginsCore.PhaseQueued, reason: []string{"JobCreated"}},
-		{name: string(kubeflowv1.JobRunning), status: started(cond(kubeflowv1.JobCreated, v1.ConditionTrue, t0, "", ""), running), phase: pluginsCore.PhaseRunning},
+		// Running shows the pod set (spec/queueing.md, "While it runs").
+		{name: string(kubeflowv1.JobRunning), status: started(cond(kubeflowv1.JobCreated, v1.ConditionTrue, t0, "", ""), running), phase: pluginsCore.PhaseRunning,
+			reason: []string{" pods: ", "-worker-0, ", "-worker-1"}},
 		{name: string(kubeflowv1.JobRestarting), status: started(cond(kubeflowv1.JobRestarting, v1.ConditionTrue, t1, "JobRestarting", "worker-2 exited with code 137")),
 			phase: pluginsCore.PhaseRunning, reason: []string{"Restarting", "[JobRestarting] worker-2 exited with code 137"}},
 		{name: string(kubeflowv1.JobSucceeded), status: started(running, cond(kubeflowv1.JobSucceeded, v1.ConditionTrue, t2, "JobSucceeded", "done")), phase: pluginsCore.PhaseSuccess},
@@ -304,9 +306,9 @@ func TestWrongObject(t *testing.T) {
 	})
 }
 
-// Phase versions follow propeller's rule (k8s.MaybeUpdatePhaseVersion):
-// bumped only when the phase is the stored one, is not Running, and its
-// reason changed.
+// Phase versions follow the live-view rule (spec/queueing.md, superseding
+// propeller's): counted from the stored version, one step up when the
+// phase repeats with another reason, Running included; never lower.
 func TestPhaseVersion(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -314,17 +316,20 @@ func TestPhaseVersion(t *testing.T) {
 		status kubeflowv1.JobStatus
 		phase  pluginsCore.Phase
 		want   uint32
+		// above: only known to exceed want (Running's version carries a
+		// fingerprint of what it shows).
+		above bool
 	}{
 		{"new phase", k8s.PluginState{Phase: pluginsCore.PhaseNotReady, PhaseVersion: 3},
-			started(cond(kubeflowv1.JobCreated, v1.ConditionTrue, t0, "", "")), pluginsCore.PhaseQueued, 0},
+			started(cond(kubeflowv1.JobCreated, v1.ConditionTrue, t0, "", "")), pluginsCore.PhaseQueued, 0, false},
 		{"queued, other reason (waiting -> created)", k8s.PluginState{Phase: pluginsCore.PhaseQueued, PhaseVersion: 3, Reason: "waiting for the training operator"},
-			started(cond(kubeflowv1.JobCreated, v1.ConditionTrue, t0, "", "")), pluginsCore.PhaseQueued, 4},
+			started(cond(kubeflowv1.JobCreated, v1.ConditionTrue, t0, "", "")), pluginsCore.PhaseQueued, 4, false},
 		{"queued, other reason (created -> suspended)", k8s.PluginState{Phase: pluginsCore.PhaseQueued, PhaseVersion: 4, Reason: "JobCreated"},
-			started(cond(kubeflowv1.JobSuspended, v1.ConditionTrue, t1, "", "")), pluginsCore.PhaseQueued, 5},
-		{"queued, same reason", k8s.PluginState{Phase: pluginsCore.PhaseQueued, PhaseVersion: 3, Reason: "JobCreated"},
-			started(cond(kubeflowv1.JobCreated, v1.ConditionTrue, t0, "", "")), pluginsCore.PhaseQueued, 0},
-		{"running never bumps", k8s.PluginState{Phase: pluginsCore.PhaseRunning, PhaseVersion: 3, Reason: "x"},
-			started(cond(kubeflowv1.JobRestarting, v1.ConditionTrue, t1, "", "")), pluginsCore.PhaseRunning, 0},
+			started(cond(kubeflowv1.JobSuspended, v1.ConditionTrue, t1, "", "")), pluginsCore.PhaseQueued, 5, false},
+		{"queued, same reason: the stored version", k8s.PluginState{Phase: pluginsCore.PhaseQueued, PhaseVersion: 3, Reason: "JobCreated"},
+			started(cond(kubeflowv1.JobCreated, v1.ConditionTrue, t0, "", "")), pluginsCore.PhaseQueued, 3, false},
+		{"running counts up from the stored version", k8s.PluginState{Phase: pluginsCore.PhaseRunning, PhaseVersion: 3, Reason: "x"},
+			started(cond(kubeflowv1.JobRestarting, v1.ConditionTrue, t1, "", "")), pluginsCore.PhaseRunning, 3, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			eachPlugin(t, func(t *testing.T, p plugin) {
@@ -332,7 +337,11 @@ func TestPhaseVersion(t *testing.T) {
 				task.State = tc.state
 				info := p.phase(t, task, p.job(t, task, tc.status))
 				assert.Equal(t, tc.phase, info.Phase())
-				assert.Equal(t, tc.want, info.Version())
+				if tc.above {
+					assert.Greater(t, info.Version(), tc.want)
+				} else {
+					assert.Equal(t, tc.want, info.Version())
+				}
 			})
 		})
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/logs"
+	pluginsCore "github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core"
+	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/k8s"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/tasklog"
 	kubeflowv1 "github.com/kubeflow/training-operator/pkg/apis/kubeflow.org/v1"
 	"github.com/stretchr/testify/require"
@@ -81,7 +83,11 @@ func runningJob() *kubeflowv1.MPIJob {
 func BenchmarkGetTaskPhase(b *testing.B) {
 	benchLogs(b)
 	p := registered(b)
-	pCtx := kittest.New(task(b, 1, v1Job()))
+	running := task(b, 1, v1Job())
+	// A round has stored a Running state: the live-view version rule runs
+	// in full.
+	running.State = k8s.PluginState{Phase: pluginsCore.PhaseRunning, PhaseVersion: 3}
+	pCtx := kittest.New(running)
 	job := runningJob()
 	ctx := context.Background()
 	b.ReportAllocs()
