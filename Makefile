@@ -17,8 +17,8 @@ test: go-fmt-check go-vet unit propeller-test
 ## unit: every package's tests with the race detector, integration tests
 ## included: k8s-bins builds the real kube-apiserver and etcd they run against
 ## (cached outside the clone; ~9 min the first time on a machine) and
-## operator-bins the real KubeRay operator and Kubeflow Training Operator
-## (a few minutes each the first time).
+## operator-bins the real KubeRay operator, Kubeflow Training Operator and
+## Kueue controller (a few minutes each the first time).
 unit: k8s-bins operator-bins slurm-bins
 	$(K8S_TEST_ENV) $(SLURM_TEST_ENV) $(GO) test -race -count=1 $(PKGS)
 

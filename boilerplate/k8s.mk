@@ -18,8 +18,9 @@ k8s-bins:
 	bash hack/k8s/build.sh
 
 .PHONY: operator-bins
-## operator-bins: build (once per version) and link the real KubeRay operator
-## and Kubeflow Training Operator into bin/operators (hack/operators and
-## hack/operators/training-operator pin them; test/integration runs them).
+## operator-bins: build (once per version) and link the real KubeRay operator,
+## Kubeflow Training Operator and Kueue controller into bin/operators
+## (hack/operators, hack/operators/training-operator and hack/operators/kueue
+## pin them; test/integration runs them).
 operator-bins:
 	bash hack/operators/build.sh

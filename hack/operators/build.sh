@@ -8,7 +8,11 @@
 #     test/integration/training_operator_test.go), package
 #     github.com/kubeflow/training-operator/cmd/training-operator.v1 pinned in
 #     hack/operators/training-operator/go.mod (a module of its own: its
-#     Kubernetes libraries are older than KubeRay's).
+#     Kubernetes libraries are older than KubeRay's);
+#   - kueue (the Kueue controller manager, test/integration/kueue_test.go),
+#     package sigs.k8s.io/kueue/cmd/kueue pinned in hack/operators/kueue/go.mod
+#     (a module of its own: Kueue v0.17 needs the Kubernetes v0.35 library
+#     line, which must never reach the project's module).
 #
 # Each binary is cached outside the clone, keyed by version:
 #   ${XDG_CACHE_HOME:-$HOME/.cache}/flytedist/operators/<name>-<version>/
@@ -66,3 +70,4 @@ build_operator "$here" github.com/ray-project/kuberay/ray-operator \
 build_operator "$here/training-operator" github.com/kubeflow/training-operator \
   github.com/kubeflow/training-operator/cmd/training-operator.v1 training-operator training-operator \
   "the Kubeflow Training Operator"
+build_operator "$here/kueue" sigs.k8s.io/kueue sigs.k8s.io/kueue/cmd/kueue kueue kueue "Kueue"
