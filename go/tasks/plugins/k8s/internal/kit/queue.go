@@ -25,6 +25,14 @@ type Suspender[T client.Object] interface {
 	Suspended(obj T) bool
 }
 
+// KueueManaged is a Suspender that Kueue may still not manage: a kind
+// with no Kueue integration (the Training Operator's v1 MPIJob; Kueue's
+// kubeflow.org/mpijob is the MPI Operator's v2beta1). Suspending such a
+// job would hold it forever, so ManagedByKueue false runs it unqueued.
+type KueueManaged interface {
+	ManagedByKueue() bool
+}
+
 // KueueChecker is a job kind with shapes Kueue cannot admit; CheckKueue
 // returns a BadTaskSpecification naming the field, or nil.
 type KueueChecker[T client.Object] interface {
@@ -68,10 +76,10 @@ func (a *Adapter[T]) place(ctx context.Context, tCtx pluginsCore.TaskExecutionCo
 	p.JobName = taskExecID.GetGeneratedName()
 	switch p.Provider {
 	case queueing.Kueue:
-		s, ok := a.job.(Suspender[T])
+		s, ok := a.kueueHolds()
 		if !ok {
-			// Kueue cannot hold this kind (DaskJob): it runs unqueued, and
-			// its Queued reason says so.
+			// Kueue cannot hold this kind (DaskJob, v1 MPIJob): it runs
+			// unqueued, and its waiting reason says so.
 			return nil
 		}
 		labels := make(map[string]string, len(obj.GetLabels())+2)
@@ -130,13 +138,28 @@ func (a *Adapter[T]) unqueuedNote(phase *pluginsCore.PhaseInfo) {
 	if p != pluginsCore.PhaseQueued && p != pluginsCore.PhaseInitializing {
 		return
 	}
-	if _, ok := a.job.(Suspender[T]); ok || queueing.GetConfig().Provider != queueing.Kueue {
+	if queueing.GetConfig().Provider != queueing.Kueue {
 		return
 	}
-	reason := phase.Reason() + " (not queued by Kueue: this job kind cannot be suspended, so it runs as soon as it is created)"
+	if _, ok := a.kueueHolds(); ok {
+		return
+	}
+	reason := phase.Reason() + " (not queued by Kueue: Kueue cannot hold this job kind, so it runs as soon as it is created)"
 	if p == pluginsCore.PhaseQueued {
 		*phase = pluginsCore.PhaseInfoQueuedWithTaskInfo(phase.Version(), reason, phase.Info())
 	} else {
 		*phase = pluginsCore.PhaseInfoInitializing(phase.Version(), reason, phase.Info())
 	}
+}
+
+// kueueHolds is the job as Kueue can hold it: a Suspender Kueue manages.
+func (a *Adapter[T]) kueueHolds() (Suspender[T], bool) {
+	s, ok := a.job.(Suspender[T])
+	if !ok {
+		return nil, false
+	}
+	if m, ok := a.job.(KueueManaged); ok && !m.ManagedByKueue() {
+		return nil, false
+	}
+	return s, true
 }

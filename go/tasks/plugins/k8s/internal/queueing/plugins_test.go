@@ -98,7 +98,23 @@ func rayJob(groups int) *plugins.RayJob {
 	return j
 }
 
-// tasks are one task of every queueable kind.
+// kueueTasks are the tasks of the kinds Kueue manages.
+func kueueTasks(t testing.TB) map[string]kittest.Task {
+	ts := tasks(t)
+	delete(ts, "mpi")
+	return ts
+}
+
+// unqueuedTasks are the tasks of the kinds Kueue cannot hold: DaskJob (no
+// suspend) and the Training Operator's v1 MPIJob (no Kueue integration).
+func unqueuedTasks(t testing.TB) map[string]kittest.Task {
+	return map[string]kittest.Task{
+		dask.PluginID: task(t, dask.TaskType, nil, &plugins.DaskJob{Workers: &plugins.DaskWorkerGroup{NumberOfWorkers: 1}}),
+		"mpi":         tasks(t)["mpi"],
+	}
+}
+
+// tasks are one task of every suspendable kind.
 func tasks(t testing.TB) map[string]kittest.Task {
 	return map[string]kittest.Task{
 		"spark":      task(t, spark.TaskType, nil, &plugins.SparkJob{MainApplicationFile: "local:///app.py", SparkConf: map[string]string{"spark.executor.instances": "2"}}),
@@ -138,9 +154,9 @@ func TestKueuePlacementOnEveryKind(t *testing.T) {
 	setQueueing(t, queueing.Config{Provider: queueing.Kueue, Queue: "team", PriorityClass: "low",
 		Overrides: []queueing.Override{{TaskType: "pytorch", Queue: "gpu", PriorityClass: "gpu-high"}}})
 	want := map[string][2]string{
-		"spark": {"team", "low"}, "ray": {"team", "low"}, "pytorch": {"gpu", "gpu-high"}, "tensorflow": {"team", "low"}, "mpi": {"team", "low"},
+		"spark": {"team", "low"}, "ray": {"team", "low"}, "pytorch": {"gpu", "gpu-high"}, "tensorflow": {"team", "low"},
 	}
-	for id, tk := range tasks(t) {
+	for id, tk := range kueueTasks(t) {
 		t.Run(id, func(t *testing.T) {
 			obj, err := build(t, id, tk)
 			if err != nil {
@@ -168,15 +184,17 @@ func TestKueuePlacementOnEveryKind(t *testing.T) {
 		}
 	})
 
-	t.Run("dask runs unqueued", func(t *testing.T) {
-		obj, err := build(t, dask.PluginID, task(t, dask.TaskType, nil, &plugins.DaskJob{Workers: &plugins.DaskWorkerGroup{NumberOfWorkers: 1}}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, ok := obj.GetLabels()[queueing.KueueQueueLabel]; ok {
-			t.Fatalf("DaskJob got Kueue's queue label, though Kueue cannot suspend it: %v", obj.GetLabels())
-		}
-	})
+	for id, tk := range unqueuedTasks(t) {
+		t.Run(id+" runs unqueued", func(t *testing.T) {
+			obj, err := build(t, id, tk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := obj.GetLabels()[queueing.KueueQueueLabel]; ok || suspended(t, obj) {
+				t.Fatalf("%T got Kueue's queue label or suspend, though Kueue does not manage it: %v", obj, obj.GetLabels())
+			}
+		})
+	}
 
 	t.Run("no provider: untouched", func(t *testing.T) {
 		setQueueing(t, queueing.Config{Provider: queueing.None, Queue: "team"})
@@ -314,7 +332,7 @@ func TestQueuedWithKueuesReason(t *testing.T) {
 	queueing.UseReader(r)
 	t.Cleanup(func() { queueing.UseReader(nil) })
 
-	for id, tk := range tasks(t) {
+	for id, tk := range kueueTasks(t) {
 		t.Run(id, func(t *testing.T) {
 			p := registered(t, id)
 			obj, err := build(t, id, tk)
@@ -371,20 +389,21 @@ func TestQueuedWithKueuesReason(t *testing.T) {
 		})
 	}
 
-	t.Run("dask says why it is not queued", func(t *testing.T) {
-		tk := task(t, dask.TaskType, nil, &plugins.DaskJob{Workers: &plugins.DaskWorkerGroup{NumberOfWorkers: 1}})
-		obj, err := build(t, dask.PluginID, tk)
-		if err != nil {
-			t.Fatal(err)
-		}
-		info, err := registered(t, dask.PluginID).GetTaskPhase(context.Background(), kittest.New(tk), obj)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if (info.Phase() != pluginsCore.PhaseQueued && info.Phase() != pluginsCore.PhaseInitializing) || !strings.Contains(info.Reason(), "not queued by Kueue") {
-			t.Fatalf("dask: %v %q", info.Phase(), info.Reason())
-		}
-	})
+	for id, tk := range unqueuedTasks(t) {
+		t.Run(id+" says why it is not queued", func(t *testing.T) {
+			obj, err := build(t, id, tk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			info, err := registered(t, id).GetTaskPhase(context.Background(), kittest.New(tk), obj)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (info.Phase() != pluginsCore.PhaseQueued && info.Phase() != pluginsCore.PhaseInitializing) || !strings.Contains(info.Reason(), "not queued by Kueue") {
+				t.Fatalf("%s: %v %q", id, info.Phase(), info.Reason())
+			}
+		})
+	}
 }
 
 func setSuspend(obj client.Object, v bool) {

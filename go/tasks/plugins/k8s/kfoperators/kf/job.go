@@ -40,6 +40,11 @@ type Kind[T client.Object] struct {
 	PodName PodNamer
 	// Properties are the plugin's propeller properties; nil is none.
 	Properties func() k8s.PluginProperties
+	// KueueManaged says Kueue has an integration for the kind (it admits
+	// PyTorchJob and TFJob, but its kubeflow.org/mpijob is the MPI
+	// Operator's v2beta1 MPIJob): only then does the plugin hand the job
+	// to Kueue suspended.
+	KueueManaged bool
 }
 
 // Job is the kit.Job every Kubeflow plugin is: its kind's build, and the

@@ -10,9 +10,13 @@ import (
 // runPolicy.suspend (Kueue's Kubeflow integrations admit by clearing it)
 // and hands the pods to Volcano or a scheduler-plugins gang scheduler
 // through runPolicy.schedulingPolicy (the operator's --gang-scheduler-name
-// picks which). Kueue admits every shape the plugins build (at most five
-// replica types, well under a Workload's eight pod sets), so there is no
-// KueueChecker here.
+// picks which). Kueue admits every PyTorchJob and TFJob shape the plugins
+// build (at most four replica types, well under a Workload's eight pod
+// sets), so there is no KueueChecker here; an MPIJob (v1) Kueue does not
+// manage at all (Kind.KueueManaged), so it runs unqueued.
+
+// ManagedByKueue reports whether Kueue has an integration for the kind.
+func (j *Job[T]) ManagedByKueue() bool { return j.kind.KueueManaged }
 
 // Suspend creates the job suspended.
 func (j *Job[T]) Suspend(obj T) {

@@ -34,6 +34,8 @@ func New() *Plugin {
 		},
 		LinkOrder: []kubeflowv1.ReplicaType{kubeflowv1.MPIJobReplicaTypeLauncher, kubeflowv1.MPIJobReplicaTypeWorker},
 		PodName:   podName,
+		// Not KueueManaged: Kueue's kubeflow.org/mpijob integration is the
+		// MPI Operator's v2beta1 MPIJob; a suspended v1 MPIJob would wait forever.
 	}))
 }
 

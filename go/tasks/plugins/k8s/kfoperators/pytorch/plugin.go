@@ -36,6 +36,8 @@ func New() *Plugin {
 		},
 		LinkOrder:  []kubeflowv1.ReplicaType{kubeflowv1.PyTorchJobReplicaTypeMaster, kubeflowv1.PyTorchJobReplicaTypeWorker},
 		Properties: properties,
+		// Kueue's kubeflow.org/pytorchjob / tfjob integrations.
+		KueueManaged: true,
 	}))
 }
 

@@ -41,6 +41,8 @@ func New() *Plugin {
 			return kf.Parts{Replicas: j.Spec.TFReplicaSpecs, RunPolicy: &j.Spec.RunPolicy, Status: &j.Status}
 		},
 		LinkOrder: replicaOrder,
+		// Kueue's kubeflow.org/tfjob integration.
+		KueueManaged: true,
 	}))
 }
 
