@@ -63,7 +63,7 @@ type Rule struct {
 	Code string
 	// Version tells apart states that share a phase, so that moving between
 	// them reaches the console as an update (web-API plugins; k8s plugins
-	// leave it 0 and apply propeller's phase-version rule).
+	// leave it 0 and the kit's rule, kit.FinalizePhase, counts versions up).
 	Version uint32
 	// Cleanup asks propeller to delete the resource when the rule is a
 	// failure (PhaseInfo.CleanupOnFailure), so a failed job's pods do not

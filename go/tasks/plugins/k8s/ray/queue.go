@@ -2,6 +2,7 @@ package ray
 
 import (
 	"fmt"
+	"strconv"
 
 	rayv1 "github.com/ray-project/kuberay/ray-operator/apis/ray/v1"
 
@@ -90,7 +91,7 @@ func (j *job) ScheduleWith(rj *rayv1.RayJob, p queueing.Placement) {
 	case queueing.Yunikorn:
 		setIfEmpty(labels, queueing.YunikornQueueLabel, p.Queue)
 		setIfEmpty(labels, labelYunikornAppID, p.JobName)
-		labels[labelGangScheduling] = "true"
+		labels[labelGangScheduling] = strconv.FormatBool(true)
 		if p.PriorityClass != "" {
 			setIfEmpty(labels, labelPriorityClassName, p.PriorityClass)
 		}

@@ -21,7 +21,7 @@ type Job[T client.Object] interface {
 	Build(ctx context.Context, tCtx pluginsCore.TaskExecutionContext) (T, error)
 	// Phase maps the resource's status to a phase with its links (tmpl is
 	// the task template, read once by the adapter, for task-config links);
-	// the adapter applies propeller's phase-version rule afterwards.
+	// the adapter applies the kit's phase-version rule (FinalizePhase) afterwards.
 	Phase(ctx context.Context, pluginContext k8s.PluginContext, obj T, tmpl *core.TaskTemplate) (pluginsCore.PhaseInfo, error)
 	// Terminal reports whether the operator is done with the resource.
 	Terminal(obj T) bool
@@ -65,7 +65,8 @@ func (a *Adapter[T]) BuildResource(ctx context.Context, tCtx pluginsCore.TaskExe
 }
 
 // GetTaskPhase maps the resource's status to a Flyte phase, with
-// propeller's phase-version rule applied.
+// the queue's Queued phase for a held job and the kit's phase-version rule
+// (FinalizePhase) applied.
 func (a *Adapter[T]) GetTaskPhase(ctx context.Context, pluginContext k8s.PluginContext, r client.Object) (pluginsCore.PhaseInfo, error) {
 	obj, err := As[T](a.name, r)
 	if err != nil {

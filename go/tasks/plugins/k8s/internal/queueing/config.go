@@ -87,7 +87,7 @@ var (
 	defaultConfig = Config{
 		Provider: None,
 		Kueue:    KueueConfig{WorkloadAPIVersion: "v1beta2"},
-		LiveView: LiveViewConfig{MaxPodLinks: 8, MaxPhaseVersions: 100000},
+		LiveView: LiveViewConfig{MaxPodLinks: 32, MaxPhaseVersions: 100000},
 	}
 
 	configSection = pluginsConfig.MustRegisterSubSection("queueing", &defaultConfig)
