@@ -120,21 +120,33 @@ type WorkloadState struct {
 	// Queue is the LocalQueue it waits in; ClusterQueue the one that
 	// reserved quota for it (once it did).
 	Queue, ClusterQueue string
-	// Conditions by type (QuotaReserved, Admitted, Evicted, Preempted,
-	// Requeued, Finished, PodsReady, ...).
-	Conditions map[string]Condition
+	// Conditions as Kueue lists them (QuotaReserved, Admitted, Evicted,
+	// Preempted, Requeued, Finished, PodsReady, ...); Condition finds one.
+	Conditions []Condition
+}
+
+// Condition returns the condition of type t (the last one listed), or the
+// zero Condition.
+func (s WorkloadState) Condition(t string) Condition {
+	for i := len(s.Conditions) - 1; i >= 0; i-- {
+		if s.Conditions[i].Type == t {
+			return s.Conditions[i]
+		}
+	}
+	return Condition{}
 }
 
 // ReadWorkload extracts the parts of a Workload a reason needs; fields
 // missing or of the wrong type read as empty (no panic on any object).
 func ReadWorkload(w *unstructured.Unstructured) WorkloadState {
-	s := WorkloadState{Name: w.GetName(), Conditions: map[string]Condition{}}
+	s := WorkloadState{Name: w.GetName()}
 	s.Queue, _, _ = unstructured.NestedString(w.Object, "spec", "queueName")
 	s.ClusterQueue, _, _ = unstructured.NestedString(w.Object, "status", "admission", "clusterQueue")
 	// NoCopy: NestedSlice deep-copies, and panics on a value that is not
 	// JSON-typed; a status we only read needs neither.
 	raw, _, _ := unstructured.NestedFieldNoCopy(w.Object, "status", "conditions")
 	conds, _ := raw.([]any)
+	s.Conditions = make([]Condition, 0, len(conds))
 	for _, c := range conds {
 		m, ok := c.(map[string]any)
 		if !ok {
@@ -143,14 +155,14 @@ func ReadWorkload(w *unstructured.Unstructured) WorkloadState {
 		str := func(k string) string { v, _ := m[k].(string); return v }
 		cond := Condition{Type: str("type"), Status: str("status"), Reason: str("reason"), Message: str("message")}
 		if cond.Type != "" {
-			s.Conditions[cond.Type] = cond
+			s.Conditions = append(s.Conditions, cond)
 		}
 	}
 	return s
 }
 
 // is reports whether the condition of type t is True.
-func (s WorkloadState) is(t string) bool { return s.Conditions[t].Status == "True" }
+func (s WorkloadState) is(t string) bool { return s.Condition(t).Status == "True" }
 
 // Reason is the sentence a waiting task shows for its Workload: why it
 // waits (pending quota and on which resource, in Kueue's words), quota
@@ -159,17 +171,17 @@ func (s WorkloadState) Reason() string {
 	q := s.Queue
 	switch {
 	case s.is("Finished"):
-		return withMessage(fmt.Sprintf("Kueue: workload %s finished", s.Name), s.Conditions["Finished"])
+		return withMessage(fmt.Sprintf("Kueue: workload %s finished", s.Name), s.Condition("Finished"))
 	case s.is("Evicted"):
-		c := s.Conditions["Evicted"]
+		c := s.Condition("Evicted")
 		return withMessage(fmt.Sprintf("Kueue evicted the job (%s); back in queue %q", orDefault(c.Reason, "Evicted"), q), c)
 	case s.is("Admitted"):
 		return fmt.Sprintf("Kueue admitted the job to ClusterQueue %q; starting", s.ClusterQueue)
 	case s.is("QuotaReserved"):
-		c := s.Conditions["Admitted"]
+		c := s.Condition("Admitted")
 		return withMessage(fmt.Sprintf("Kueue reserved quota in ClusterQueue %q; waiting for admission checks", s.ClusterQueue), c)
 	}
-	if c, ok := s.Conditions["QuotaReserved"]; ok {
+	if c := s.Condition("QuotaReserved"); c.Type != "" {
 		return withMessage(fmt.Sprintf("waiting in Kueue queue %q (%s)", q, orDefault(c.Reason, "Pending")), c)
 	}
 	return fmt.Sprintf("waiting in Kueue queue %q: not yet considered", q)
