@@ -7,7 +7,9 @@ import (
 	"testing"
 
 	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/core"
+	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/flytek8s/config"
+	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/k8s"
 	"github.com/flyteorg/flyte/flytestdlib/logger"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -81,4 +83,16 @@ func SetPlatform(t testing.TB, cfg *config.K8sPluginConfig) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = config.SetK8sPluginConfig(prev) })
+}
+
+// Registered is the k8s plugin registered under id, as propeller finds it.
+func Registered(t testing.TB, id string) k8s.Plugin {
+	t.Helper()
+	for _, e := range pluginmachinery.PluginRegistry().GetK8sPlugins() {
+		if e.ID == id {
+			return e.Plugin
+		}
+	}
+	t.Fatalf("plugin %q is not registered", id)
+	return nil
 }

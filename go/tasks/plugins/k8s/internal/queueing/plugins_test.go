@@ -34,19 +34,9 @@ import (
 	_ "github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/kfoperators/tensorflow"
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/ray"
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/spark"
-	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery"
 )
 
-func registered(t testing.TB, id string) k8s.Plugin {
-	t.Helper()
-	for _, e := range pluginmachinery.PluginRegistry().GetK8sPlugins() {
-		if e.ID == id {
-			return e.Plugin
-		}
-	}
-	t.Fatalf("plugin %q is not registered", id)
-	return nil
-}
+func registered(t testing.TB, id string) k8s.Plugin { t.Helper(); return kittest.Registered(t, id) }
 
 func setQueueing(t testing.TB, cfg queueing.Config) {
 	t.Helper()

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/core"
-	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/flytek8s/config"
 	"github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/k8s"
 	kubeflowv1 "github.com/kubeflow/training-operator/pkg/apis/kubeflow.org/v1"
@@ -20,16 +19,7 @@ import (
 )
 
 // Registered is the plugin registered under id, as propeller finds it.
-func Registered(t testing.TB, id string) k8s.Plugin {
-	t.Helper()
-	for _, e := range pluginmachinery.PluginRegistry().GetK8sPlugins() {
-		if e.ID == id {
-			return e.Plugin
-		}
-	}
-	t.Fatalf("plugin %q is not registered", id)
-	return nil
-}
+func Registered(t testing.TB, id string) k8s.Plugin { t.Helper(); return kittest.Registered(t, id) }
 
 // Resources are equal requests and limits of cpu and memory, as a replica
 // spec in the custom proto carries them.
