@@ -3,13 +3,14 @@
 #
 #   1. kube-apiserver + etcd (hack/k8s/build.sh; cached outside the clone,
 #      ~7 min the first time) and the real Kubeflow Training Operator
-#      (hack/operators/build.sh, which `make operator-bins` runs; cached the
-#      same way, a few minutes the first time) and Slurm's Debian packages
+#      and Kueue (hack/operators/build.sh, which `make operator-bins` runs;
+#      cached the same way, a few minutes the first time) and Slurm's Debian packages
 #      (hack/slurm/fetch.sh, cached) unless KUBECONFIG names a real cluster;
 #   2. our FlytePropeller and the demo driver (module cmd/flytepropeller)
 #      into bin/;
 #   3. bin/flytedist-demo, which starts the control plane, installs the
-#      operators' CRDs, runs the Training Operator and bin/flytepropeller
+#      operators' CRDs, runs the Training Operator, Kueue (queueing the two
+#      PyTorch tasks: quota for one) and bin/flytepropeller
 #      against it, submits a Spark/Ray/Dask/PyTorch/Databricks workflow,
 #      plays the other operators (and the kubelet for the Training
 #      Operator's pods), runs a real single-node Slurm (needs root) for the
@@ -49,7 +50,7 @@ trap 'exit 143' TERM
 if [ -z "${KUBECONFIG:-}" ]; then
   echo "==> control plane binaries: kube-apiserver + etcd (hack/k8s/build.sh)"
   bash hack/k8s/build.sh
-  echo "==> the Kubeflow Training Operator (hack/operators/build.sh, as make operator-bins)"
+  echo "==> the Kubeflow Training Operator and Kueue (hack/operators/build.sh, as make operator-bins)"
   OPERATOR_BIN_DIR="$bin/operators" bash hack/operators/build.sh
   echo "==> Slurm for the slurm_fn task: Debian 12's packages, unpacked (hack/slurm/fetch.sh, as make slurm-bins)"
   bash hack/slurm/fetch.sh >/dev/null
@@ -71,6 +72,6 @@ echo "    built in $((SECONDS - t))s"
 # ignores SIGINT as a background job of a non-interactive shell, so it is
 # stopped with SIGTERM by finish, which it handles the same way.
 "$bin/flytedist-demo" -propeller "$bin/flytepropeller" -k8s-bin "$bin/k8s" \
-  -training-operator "$bin/operators/training-operator" -workdir "$workdir" "$@" &
+  -training-operator "$bin/operators/training-operator" -kueue "$bin/operators/kueue" -workdir "$workdir" "$@" &
 demo_pid=$!
 wait "$demo_pid"

@@ -34,6 +34,11 @@ func main() {
 		trainingOperator = filepath.Join(binDir, "operators", "training-operator")
 	}
 	flag.StringVar(&o.TrainingOperator, "training-operator", trainingOperator, "the Kubeflow Training Operator binary (make operator-bins), run against the local control plane")
+	kueue := os.Getenv("FLYTEDIST_KUEUE")
+	if kueue == "" {
+		kueue = filepath.Join(binDir, "operators", "kueue")
+	}
+	flag.StringVar(&o.Kueue, "kueue", kueue, "the Kueue binary (make operator-bins), run against the local control plane to queue the PyTorch tasks")
 	flag.StringVar(&o.SlurmRoot, "slurm-root", os.Getenv("FLYTEDIST_SLURM_ROOT"), "the unpacked Slurm tree (bash hack/slurm/fetch.sh --print-root) the local mode runs a real single-node Slurm from, for the slurm_fn task (needs root)")
 	flag.StringVar(&o.Namespace, "namespace", "flytedist-demo", "namespace the workflow runs in")
 	flag.StringVar(&o.WorkDir, "workdir", "", "directory for the config, blob store and logs (default: a temporary directory, removed at the end)")

@@ -67,6 +67,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 	binDir := requireControlPlane(t)
 	operator := requireTrainingOperator(t)
+	kueue := requireOperator(t, "FLYTEDIST_KUEUE", "kueue", "Kueue", "hack/operators/kueue")
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -79,6 +80,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		PropellerEnv:     []string{asPropeller + "=1"},
 		K8sBinDir:        binDir,
 		TrainingOperator: operator,
+		Kueue:            kueue,
 		Namespace:        "flytedist-demo",
 		Timeout:          3 * time.Minute,
 		Out:              out,
@@ -98,6 +100,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		"ray":        {"kind: RayJob", []string{"Kubernetes Logs"}},
 		"dask":       {"kind: DaskJob", []string{"Dask Dashboard"}},
 		"pytorch":    {"kind: PyTorchJob", []string{"Kubernetes Logs(master-0)", "Kubernetes Logs(worker-0)", "Kubernetes Logs(worker-1)"}},
+		"pytorch-2":  {"kind: PyTorchJob", []string{"Kubernetes Logs(master-0)", "Kubernetes Logs(worker-0)", "Kubernetes Logs(worker-1)"}},
 		"databricks": {"spark_python_task:", []string{"Databricks Console"}},
 		"slurm":      {"JobState=COMPLETED", []string{"Slurm stdout"}},
 	}
@@ -143,13 +146,20 @@ func TestDemoEndToEnd(t *testing.T) {
 				}
 			}
 		}
-		// The PyTorchJob's conditions are the real operator's.
-		if task.Label == "pytorch" {
+		// The PyTorchJobs' conditions are the real operator's; they are
+		// queued in Kueue (created suspended, with its queue label).
+		if strings.HasPrefix(task.Label, "pytorch") {
 			if got := strings.Join(task.OperatorStates, " -> "); !strings.HasSuffix(got, "Running -> Succeeded") {
-				t.Errorf("pytorch: the Training Operator's conditions %q, want them to end Running -> Succeeded", got)
+				t.Errorf("%s: the Training Operator's conditions %q, want them to end Running -> Succeeded", task.Label, got)
 			}
+			if !strings.Contains(task.Resource, "kueue.x-k8s.io/queue-name: demo") {
+				t.Errorf("%s: the PyTorchJob as created has no Kueue queue label:\n%s", task.Label, task.Resource)
+			}
+		} else if strings.Contains(task.Resource, "kueue.x-k8s.io/queue-name") {
+			t.Errorf("%s: only the PyTorch tasks are queued, but its resource has Kueue's queue label", task.Label)
 		}
 	}
+	checkKueueQueued(t, res.Tasks)
 	log := out.String()
 	for _, s := range []string{
 		"(Kubeflow Training Operator)",             // its conditions, reported as the real operator's
@@ -157,6 +167,10 @@ func TestDemoEndToEnd(t *testing.T) {
 		"-master-0: Running -> Succeeded (the demo, acting as the kubelet",
 		"Slurm job 1 (flyte-", // the job's states as slurmctld lists them
 		"Slurm job states (squeue, then jobcomp):",
+		"==> starting Kueue, the real one",
+		"propeller: task QUEUED (v", // the Kueue reasons, printed as they change
+		"waiting in Kueue queue \"demo\"",
+		"insufficient unused quota for cpu",
 	} {
 		if !strings.Contains(log, s) {
 			t.Errorf("the demo's output has no %q", s)
@@ -265,25 +279,82 @@ func requireControlPlane(t *testing.T) string {
 	return dir
 }
 
-// requireTrainingOperator returns the Kubeflow Training Operator binary
-// `make operator-bins` links into bin/operators (or
-// $FLYTEDIST_TRAINING_OPERATOR), and fails the test if it is missing: the
-// demo runs it for its PyTorch task.
-func requireTrainingOperator(t *testing.T) string {
+// checkKueueQueued checks that the two PyTorch tasks ran one after the
+// other through Kueue: the one that ran second was Queued with Kueue's
+// reason (no quota left: the first holds it) and ran only once the first
+// had succeeded.
+func checkKueueQueued(t *testing.T, tasks []demo.TaskResult) {
 	t.Helper()
-	path := os.Getenv("FLYTEDIST_TRAINING_OPERATOR")
+	firstAt := func(task demo.TaskResult, phase string) (time.Duration, bool) {
+		for _, tr := range task.Transitions {
+			if tr.Phase == phase {
+				return tr.At, true
+			}
+		}
+		return 0, false
+	}
+	var pt []demo.TaskResult
+	for _, task := range tasks {
+		if strings.HasPrefix(task.Label, "pytorch") {
+			pt = append(pt, task)
+		}
+	}
+	if len(pt) != 2 {
+		t.Fatalf("got %d PyTorch tasks, want 2", len(pt))
+	}
+	r0, ok0 := firstAt(pt[0], "RUNNING")
+	r1, ok1 := firstAt(pt[1], "RUNNING")
+	if !ok0 || !ok1 {
+		t.Fatalf("a PyTorch task never ran: %v / %v", pt[0].Transitions, pt[1].Transitions)
+	}
+	first, second := pt[0], pt[1]
+	if r1 < r0 {
+		first, second = second, first
+	}
+	done, _ := firstAt(first, "SUCCEEDED")
+	ran, _ := firstAt(second, "RUNNING")
+	if ran < done {
+		t.Errorf("%s ran at %s, before %s succeeded at %s: Kueue's quota fits one", second.Label, ran, first.Label, done)
+	}
+	queued := false
+	for _, tr := range second.Transitions {
+		if tr.Phase == "RUNNING" {
+			break
+		}
+		queued = queued || (tr.Phase == "QUEUED" && strings.Contains(tr.Reason, `waiting in Kueue queue "demo"`) &&
+			strings.Contains(tr.Reason, "insufficient unused quota"))
+	}
+	if !queued {
+		t.Errorf("%s: no Queued phase with Kueue's reason (insufficient quota) before Running: %v", second.Label, second.Transitions)
+	}
+}
+
+// requireOperator returns the binary `make operator-bins` links into
+// bin/operators/<name> (or $<envVar>), and fails the test if it is missing.
+func requireOperator(t *testing.T, envVar, name, what, tools string) string {
+	t.Helper()
+	path := os.Getenv(envVar)
 	if path == "" {
 		out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/flytedist/flyteplugins").Output()
 		if err != nil {
 			t.Fatalf("locating the repository: %v", err)
 		}
-		path = filepath.Join(strings.TrimSpace(string(out)), "bin", "operators", "training-operator")
+		path = filepath.Join(strings.TrimSpace(string(out)), "bin", "operators", name)
 	}
 	if fi, err := os.Stat(path); err != nil || fi.IsDir() { // #nosec G703 -- the test's own binary
-		t.Fatalf("the demo runs the real Kubeflow Training Operator, and %s is missing: run `make operator-bins` "+
-			"(builds the version hack/operators/training-operator pins; a few minutes the first time, then cached)", path)
+		t.Fatalf("the demo runs the real %s, and %s is missing: run `make operator-bins` "+
+			"(builds the version %s pins; a few minutes the first time, then cached)", what, path, tools)
 	}
 	return path
+}
+
+// requireTrainingOperator returns the Kubeflow Training Operator binary
+// `make operator-bins` links into bin/operators (or
+// $FLYTEDIST_TRAINING_OPERATOR), and fails the test if it is missing: the
+// demo runs it for its PyTorch tasks.
+func requireTrainingOperator(t *testing.T) string {
+	t.Helper()
+	return requireOperator(t, "FLYTEDIST_TRAINING_OPERATOR", "training-operator", "Kubeflow Training Operator", "hack/operators/training-operator")
 }
 
 // childProcesses lists this process's children still running (the demo's

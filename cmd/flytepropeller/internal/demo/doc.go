@@ -14,8 +14,15 @@
 //     as test/integration does: namespace kubeflow and an empty webhook
 //     Secret for its cert rotator, a stand-in for the kubelet's cert mount,
 //     a private TMPDIR with a loopback serving cert (trainingoperator.go).
-//     With Options.Kubeconfig set it uses that cluster instead, which must
-//     have the operators installed.
+//     Then it installs Kueue's CRDs and starts the real Kueue
+//     (Options.Kueue, built by `make operator-bins`; kueue.go, as
+//     internal/testenv runs it) with a LocalQueue "demo" whose ClusterQueue
+//     has cpu quota for exactly one of the workflow's two PyTorch tasks;
+//     propeller's plugins.queueing (provider kueue, an override for task
+//     type pytorch, no default queue) queues those two and nothing else, so
+//     the second waits in Kueue, Queued with Kueue's reason, until the
+//     first succeeds. With Options.Kubeconfig set it uses that cluster
+//     instead, which must have the operators installed; nothing is queued.
 //  2. Serves the local Databricks Jobs API (package fakeapi) over HTTPS with
 //     a certificate from a throwaway CA; propeller trusts the CA through
 //     SSL_CERT_FILE, so the Databricks plugin's production path,

@@ -19,6 +19,7 @@ func PropellerConfigYAML(dir string) (string, error) {
 		DatabricksInstance: "127.0.0.1:8443",
 		Slurm: &slurmSettings{Address: "127.0.0.1:22", User: "root",
 			HostKey: "127.0.0.1 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl", JobCompPath: "/tmp/jobcomp.log"},
+		Queueing: &queueingSettings{TaskType: labelPyTorch, Queue: kueueQueue},
 	})
 }
 

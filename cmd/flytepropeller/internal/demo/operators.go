@@ -187,7 +187,7 @@ type resourceWatcher struct {
 	standIn   bool // play the operators
 
 	mu   sync.Mutex
-	seen map[string]*observedResource // by task label
+	seen map[string]*observedResource // by workflow node (task label if none)
 }
 
 func newResourceWatcher(c *clients, namespace, execName string, out io.Writer, start time.Time, standIn bool) *resourceWatcher {
@@ -195,11 +195,23 @@ func newResourceWatcher(c *clients, namespace, execName string, out io.Writer, s
 		seen: map[string]*observedResource{}}
 }
 
-// resource returns what was seen for a task label.
-func (w *resourceWatcher) resource(label string) *observedResource {
+// resource returns what was seen for a workflow node.
+func (w *resourceWatcher) resource(nodeID string) *observedResource {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.seen[label]
+	return w.seen[nodeID]
+}
+
+// nodeLabel is the label propeller puts the workflow node's ID in on the
+// resources its plugins create.
+const nodeLabel = "node-id"
+
+// seenKey is the node that created u (its kind's task label if unlabelled).
+func seenKey(k operatorKind, u *unstructured.Unstructured) string {
+	if n := u.GetLabels()[nodeLabel]; n != "" {
+		return n
+	}
+	return k.Label
 }
 
 // run watches every kind until ctx ends. With standIn set, it plays each
@@ -241,10 +253,11 @@ func (w *resourceWatcher) run(ctx context.Context, wg *sync.WaitGroup) error {
 func (w *resourceWatcher) added(k operatorKind, u *unstructured.Unstructured) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if _, ok := w.seen[k.Label]; ok {
+	key := seenKey(k, u)
+	if _, ok := w.seen[key]; ok {
 		return false
 	}
-	w.seen[k.Label] = &observedResource{Kind: k.Kind, Created: u.DeepCopy()}
+	w.seen[key] = &observedResource{Kind: k.Kind, Created: u.DeepCopy()}
 	w.logf("%-10s %s %s/%s created by propeller", k.Label, k.Kind, u.GetNamespace(), u.GetName())
 	return true
 }
@@ -253,7 +266,7 @@ func (w *resourceWatcher) modified(k operatorKind, u *unstructured.Unstructured)
 	state := operatorState(k, u)
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	r := w.seen[k.Label]
+	r := w.seen[seenKey(k, u)]
 	if r == nil || state == "" || (len(r.States) > 0 && r.States[len(r.States)-1] == state) {
 		return
 	}
@@ -262,7 +275,7 @@ func (w *resourceWatcher) modified(k operatorKind, u *unstructured.Unstructured)
 	if w.standIn && !k.real {
 		who = "stand-in for " + k.Operator
 	}
-	w.logf("%-10s %s: %s (%s)", k.Label, k.Kind, state, who)
+	w.logf("%-10s %s %s: %s (%s)", k.Label, k.Kind, u.GetName(), state, who)
 }
 
 // operatorState is the state string the operator wrote.

@@ -20,6 +20,10 @@ type Options struct {
 	// operator-bins` builds it into bin/operators/training-operator), run
 	// against the local control plane for the PyTorch task (local mode).
 	TrainingOperator string
+	// Kueue is the Kueue binary (`make operator-bins` builds it into
+	// bin/operators/kueue), run against the local control plane to queue
+	// the PyTorch tasks (local mode).
+	Kueue string
 	// Kubeconfig, when set, names a real cluster with the Spark, KubeRay,
 	// Dask and Kubeflow Training operators installed: the demo then starts
 	// no control plane, no operator and plays none, nor the kubelet.

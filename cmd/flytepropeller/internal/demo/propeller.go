@@ -27,6 +27,16 @@ type propellerSettings struct {
 	DatabricksInstance string
 	// Slurm is the local Slurm cluster; nil leaves the slurm plugin out.
 	Slurm *slurmSettings
+	// Queueing sends one task type to a Kueue LocalQueue; nil queues
+	// nothing.
+	Queueing *queueingSettings
+}
+
+// queueingSettings are the demo's plugins.queueing: provider kueue, no
+// default queue (so no other task is queued) and one override.
+type queueingSettings struct {
+	TaskType string
+	Queue    string
 }
 
 // storageConfig is the flytestdlib storage section: stow's local kind in a
@@ -63,6 +73,12 @@ func propellerConfig(s propellerSettings) map[string]any {
 		types["slurm"] = "slurm"
 		types["slurm_fn"] = "slurm"
 		cfg["plugins"].(map[string]any)["slurm"] = slurmConfig(*s.Slurm)
+	}
+	if q := s.Queueing; q != nil {
+		cfg["plugins"].(map[string]any)["queueing"] = map[string]any{
+			"provider":  "kueue",
+			"overrides": []any{map[string]any{"taskType": q.TaskType, "queue": q.Queue}},
+		}
 	}
 	return cfg
 }

@@ -17,7 +17,7 @@ import (
 // FlyteWorkflow.
 func taskResult(t demoTask, wf *v1alpha1.FlyteWorkflow, w *resourceWatcher, ev *eventReceiver, jobsAPI *localJobsAPI, slurmJobs *slurmWatcher, submitted time.Time) TaskResult {
 	r := TaskResult{Label: t.Label, NodeID: t.NodeID, Kind: t.Kind}
-	if obs := w.resource(t.Label); obs != nil {
+	if obs := w.resource(t.NodeID); obs != nil {
 		u := obs.Created.DeepCopy()
 		unstructuredDropManaged(u.Object)
 		if b, err := yaml.Marshal(u.Object); err == nil {

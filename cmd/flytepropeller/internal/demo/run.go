@@ -47,7 +47,7 @@ func Run(ctx context.Context, o Options) (res *Result, err error) {
 		}
 		fmt.Fprintf(s.out, "==> demo finished in %s\n", since(s.begin))
 	}()
-	for _, stage := range []func(context.Context) error{s.workDir, s.cluster, s.trainingOperator, s.databricks, s.slurm, s.startPropeller} {
+	for _, stage := range []func(context.Context) error{s.workDir, s.cluster, s.trainingOperator, s.kueue, s.databricks, s.slurm, s.startPropeller} {
 		if err := stage(ctx); err != nil {
 			return nil, err
 		}
@@ -88,6 +88,7 @@ type session struct {
 	propellerEnv []string
 
 	slurmCluster *slurmenv.Cluster // nil unless local
+	queueing     *queueingSettings // nil unless Kueue runs
 
 	events    *eventReceiver
 	blobDir   string
@@ -211,6 +212,36 @@ func (s *session) trainingOperator(ctx context.Context) error {
 	return nil
 }
 
+// kueue starts the real Kueue against the local control plane with a
+// LocalQueue whose ClusterQueue fits one PyTorch task, and has propeller
+// queue the PyTorch tasks there (on a KUBECONFIG cluster, nothing is
+// queued).
+func (s *session) kueue(ctx context.Context) error {
+	if !s.local {
+		return nil
+	}
+	step(s.out, "starting Kueue, the real one (%s), with LocalQueue %s/%s: its ClusterQueue's quota (cpu %s) fits one PyTorch task", s.o.Kueue, s.o.Namespace, kueueQueue, kueueCPUQuota)
+	t := time.Now()
+	files, err := kueueCRDFiles()
+	if err != nil {
+		return err
+	}
+	if err := installCRDs(ctx, s.c, files); err != nil {
+		return err
+	}
+	stop, err := startKueue(ctx, s.sp, s.o.Kueue, s.c, s.kubeconfig, filepath.Join(s.dir, "kueue"), s.out)
+	s.atEnd(stop)
+	if err != nil {
+		return err
+	}
+	if err := createKueueQueues(ctx, s.c, s.o.Namespace); err != nil {
+		return err
+	}
+	s.queueing = &queueingSettings{TaskType: labelPyTorch, Queue: kueueQueue}
+	fmt.Fprintf(s.out, "    queues active (%s); plugins.queueing: provider kueue, pytorch tasks -> %s, other tasks not queued\n", since(t), kueueQueue)
+	return nil
+}
+
 // databricks starts the local Jobs API unless a real workspace is given.
 func (s *session) databricks(context.Context) error {
 	token := s.o.DatabricksToken
@@ -256,6 +287,7 @@ func (s *session) startPropeller(ctx context.Context) error {
 		ProfilerPort:       ports[0],
 		DatabricksInstance: s.instance,
 		Slurm:              s.slurmSettings(),
+		Queueing:           s.queueing,
 	})
 	if err != nil {
 		return err
@@ -326,7 +358,8 @@ func (s *session) runWorkflow(ctx context.Context) (*Result, error) {
 	step(s.out, "submitting workflow %s (execution %s/%s, input %s=%d at %s)", workflowName, s.o.Namespace, execName, inputName, s.o.Partitions, sub.Inputs)
 	if s.local {
 		fmt.Fprintf(s.out, "    operators: stand-ins play spark-operator, KubeRay and the Dask operator (status subresource writes);\n")
-		fmt.Fprintf(s.out, "    the real Kubeflow Training Operator reconciles the PyTorchJob, the demo acting as the kubelet for its pods;\n")
+		fmt.Fprintf(s.out, "    the real Kubeflow Training Operator reconciles the PyTorchJobs, the demo acting as the kubelet for their pods;\n")
+		fmt.Fprintf(s.out, "    the real Kueue admits the two PyTorchJobs one at a time (quota for one), propeller reporting why one waits;\n")
 		fmt.Fprintf(s.out, "    the real local Slurm runs the slurm_fn task's batch job (propeller submits it over SSH)\n")
 	}
 	wf, err := s.c.flyte.FlyteworkflowV1alpha1().FlyteWorkflows(s.o.Namespace).Create(ctx, sub.Workflow, metav1.CreateOptions{})

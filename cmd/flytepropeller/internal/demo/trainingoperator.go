@@ -144,14 +144,7 @@ func startTrainingOperator(ctx context.Context, sp *spawner, binary string, c *c
 	pool.AppendCertsFromPEM(certPEM)
 	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
 	defer hc.CloseIdleConnections()
-	probe := func(url string, ok func(int) bool) bool {
-		resp, err := hc.Get(url) // #nosec G107 -- loopback
-		if err != nil {
-			return false
-		}
-		_ = resp.Body.Close()
-		return ok(resp.StatusCode)
-	}
+	probe := func(url string, ok func(int) bool) bool { return probeHTTP(hc, url, ok) }
 	readyz := "http://127.0.0.1:" + strconv.Itoa(probePort) + "/readyz"
 	// The PyTorchJob webhook handler is registered with its controller.
 	handler := "https://127.0.0.1:" + strconv.Itoa(webhookPort) + "/validate-kubeflow-org-v1-pytorchjob"
@@ -163,6 +156,17 @@ func startTrainingOperator(ctx context.Context, sp *spawner, binary string, c *c
 	}
 	fmt.Fprintf(out, "    ready; log: %s\n", p.logPath)
 	return stop, nil
+}
+
+// probeHTTP reports whether a GET of url (on loopback) answers with a
+// status ok accepts.
+func probeHTTP(hc *http.Client, url string, ok func(int) bool) bool {
+	resp, err := hc.Get(url) // #nosec G107 -- loopback
+	if err != nil {
+		return false
+	}
+	_ = resp.Body.Close()
+	return ok(resp.StatusCode)
 }
 
 // kubeletStandIn does for the Training Operator's pods what the kubelet

@@ -3,6 +3,7 @@ package demo
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,10 +45,13 @@ const (
 
 // The demo's task labels: one task per plugin, labelled with its plugin ID.
 const (
-	labelSpark      = spark.PluginID
-	labelRay        = ray.PluginID
-	labelDask       = dask.PluginID
-	labelPyTorch    = pytorch.PluginID
+	labelSpark   = spark.PluginID
+	labelRay     = ray.PluginID
+	labelDask    = dask.PluginID
+	labelPyTorch = pytorch.PluginID
+	// labelPyTorch2 is a second PyTorch task, run alongside the first: with
+	// Kueue (local mode) it waits in the queue until the first finishes.
+	labelPyTorch2   = pytorch.PluginID + "-2"
 	labelDatabricks = "databricks"
 	labelSlurm      = "slurm"
 )
@@ -195,6 +199,15 @@ func demoTasks(slurmCluster *slurmenv.Cluster) ([]demoTask, error) {
 				SparkConf:       map[string]string{"spark.sql.shuffle.partitions": "8"},
 			},
 		},
+	}
+	// A second PyTorch task, the same job under another name, run alongside
+	// the first: with Kueue (local mode) it waits until the first finishes.
+	for i, s := range specs {
+		if s.label == labelPyTorch {
+			s.label, s.node, s.name = labelPyTorch2, "pytorch-train-2", "demo.pytorch_allreduce_2"
+			specs = slices.Insert(specs, i+1, s)
+			break
+		}
 	}
 	var out []demoTask
 	for _, s := range specs {
