@@ -12,8 +12,11 @@ import (
 	"time"
 
 	"github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/plugins"
+	kfplugins "github.com/flyteorg/flyte/flyteidl/gen/pb-go/flyteidl/plugins/kubeflow"
 	pluginsCore "github.com/flyteorg/flyte/flyteplugins/go/tasks/pluginmachinery/core"
 	stdconfig "github.com/flyteorg/flyte/flytestdlib/config"
+	sparkv1beta2 "github.com/kubeflow/spark-operator/v2/api/v1beta2"
+	kubeflowv1 "github.com/kubeflow/training-operator/pkg/apis/kubeflow.org/v1"
 	rayv1 "github.com/ray-project/kuberay/ray-operator/apis/ray/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -25,16 +28,19 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/flytedist/flyteplugins/go/tasks/plugins/k8s/queueinghost"
+	"github.com/flytedist/flyteplugins/internal/taskctx"
 	"github.com/flytedist/flyteplugins/internal/testenv"
 )
 
-// TestQueueingThroughPluginManager runs Ray tasks through propeller's k8s
-// plugin manager with plugins.queueing = {provider: kueue, queue: queue}
-// on a control plane where the real Kueue controller runs (StartKueueEnv).
-// The plugins read Kueue's Workloads through an informer cache handed over
-// with queueinghost.UseReader, built over a transport that counts the
-// requests it makes. No KubeRay runs: the test plays it (asKubeRay) by
-// writing the RayJob statuses KubeRay would write, which Kueue reads too.
+// TestQueueingThroughPluginManager runs Ray, Spark and PyTorch tasks
+// through propeller's k8s plugin manager with plugins.queueing =
+// {provider: kueue, queue: queue} on a control plane where the real Kueue
+// controller runs (StartKueueEnv). The plugins read Kueue's Workloads
+// through an informer cache handed over with queueinghost.UseReader, built
+// over a transport that counts the requests it makes. No operator runs:
+// the test plays KubeRay (asKubeRay), spark-operator (asSparkOperator) and
+// the Training Operator (asTrainingOperator) by writing the statuses they
+// would write, which Kueue reads too.
 //
 //   - QuotaFitsOne: the ClusterQueue's cpu quota is exactly what one Ray
 //     task's RayJob (as our plugin builds it: head, worker and submitter)
@@ -50,6 +56,10 @@ import (
 //     eviction (Preempted) in the reason; once it reports Suspended (as
 //     KubeRay would), Kueue admits the high one, and the low one stays
 //     Queued, its Workload pending again.
+//   - SparkQuotaFitsOne, PyTorchQuotaFitsOne: as QuotaFitsOne, the quota
+//     being what Kueue asks for the first job (read from its Workload,
+//     which Kueue makes before any queue exists): the second waits with
+//     Kueue's message until the first succeeds, then runs.
 func TestQueueingThroughPluginManager(t *testing.T) {
 	begin := time.Now()
 	env, kq := testenv.StartKueueEnv(t)
@@ -199,8 +209,185 @@ func TestQueueingThroughPluginManager(t *testing.T) {
 		high.logHistory()
 	})
 
+	t.Run("SparkQuotaFitsOne", func(t *testing.T) {
+		q := q.with(t)
+		first := &queuedTask{execution: kfExecution(t, h, "spark", sparkTask(t, kueueSparkJob()), nil), q: q}
+		second := &queuedTask{execution: kfExecution(t, h, "spark", sparkTask(t, kueueSparkJob()), nil), q: q}
+
+		// The quota is what Kueue counts for one SparkApplication of ours
+		// (driver and executors, as Kueue's integration derives them): read
+		// from the first one's Workload, made before any queue exists.
+		first.launch()
+		first.checkQueueLabels("")
+		wl := q.kueue.WaitWorkload(t, env.Client, first.key().Namespace, first.uid(), "first's Workload", func(*unstructured.Unstructured) bool { return true })
+		quota := workloadCPU(t, wl)
+		qs := testenv.KueueQueues(t, env.Client, first.key().Namespace, quota, false)
+		q.localQueue(second.key().Namespace, qs.ClusterQueue)
+
+		q.waitUnsuspended(first.execution)
+		firstApp := &sparkv1beta2.SparkApplication{}
+		first.asSparkOperator(firstApp, sparkv1beta2.ApplicationStateRunning)
+		first.until("running once admitted", func(p pluginsCore.PhaseInfo) bool { return p.Phase() == pluginsCore.PhaseRunning })
+
+		second.launch()
+		second.checkQueueLabels("")
+		tr := second.until("Queued with Kueue's pending message", func(p pluginsCore.PhaseInfo) bool {
+			return p.Phase() == pluginsCore.PhaseQueued && strings.Contains(reasonOf(p), "insufficient unused quota for cpu")
+		})
+		t.Logf("second: Queued, version %d, reason %q", tr.Info().Version(), reasonOf(tr.Info()))
+
+		first.asSparkOperator(firstApp, sparkv1beta2.ApplicationStateCompleted)
+		first.until("succeeded", func(p pluginsCore.PhaseInfo) bool { return p.Phase() == pluginsCore.PhaseSuccess })
+		q.waitUnsuspended(second.execution)
+		secondApp := &sparkv1beta2.SparkApplication{}
+		second.asSparkOperator(secondApp, sparkv1beta2.ApplicationStateRunning)
+		tr = second.until("leaves Queued once admitted", func(p pluginsCore.PhaseInfo) bool { return p.Phase() != pluginsCore.PhaseQueued })
+		t.Logf("second: admitted, %v", tr.Info().Phase())
+		first.logHistory()
+		second.logHistory()
+	})
+
+	t.Run("PyTorchQuotaFitsOne", func(t *testing.T) {
+		q := q.with(t)
+		task := func() taskctx.Task {
+			return kfTask(t, "pytorch", &kfplugins.DistributedPyTorchTrainingTask{
+				MasterReplicas: &kfplugins.DistributedPyTorchTrainingReplicaSpec{Common: &plugins.CommonReplicaSpec{Replicas: 1}},
+				WorkerReplicas: &kfplugins.DistributedPyTorchTrainingReplicaSpec{Common: &plugins.CommonReplicaSpec{Replicas: 1}},
+			})
+		}
+		first := &queuedTask{execution: kfExecution(t, h, "pytorch", task(), nil), q: q}
+		second := &queuedTask{execution: kfExecution(t, h, "pytorch", task(), nil), q: q}
+
+		first.launch()
+		first.checkQueueLabels("")
+		wl := q.kueue.WaitWorkload(t, env.Client, first.key().Namespace, first.uid(), "first's Workload", func(*unstructured.Unstructured) bool { return true })
+		qs := testenv.KueueQueues(t, env.Client, first.key().Namespace, workloadCPU(t, wl), false)
+		q.localQueue(second.key().Namespace, qs.ClusterQueue)
+
+		q.waitUnsuspended(first.execution)
+		firstJob := &kubeflowv1.PyTorchJob{}
+		first.asTrainingOperator(firstJob, kubeflowv1.JobRunning)
+		first.until("running once admitted", func(p pluginsCore.PhaseInfo) bool { return p.Phase() == pluginsCore.PhaseRunning })
+
+		second.launch()
+		second.checkQueueLabels("")
+		tr := second.until("Queued with Kueue's pending message", func(p pluginsCore.PhaseInfo) bool {
+			return p.Phase() == pluginsCore.PhaseQueued && strings.Contains(reasonOf(p), "insufficient unused quota for cpu")
+		})
+		t.Logf("second: Queued, version %d, reason %q", tr.Info().Version(), reasonOf(tr.Info()))
+
+		first.asTrainingOperator(firstJob, kubeflowv1.JobSucceeded)
+		first.until("succeeded", func(p pluginsCore.PhaseInfo) bool { return p.Phase() == pluginsCore.PhaseSuccess })
+		q.waitUnsuspended(second.execution)
+		secondJob := &kubeflowv1.PyTorchJob{}
+		second.asTrainingOperator(secondJob, kubeflowv1.JobRunning)
+		tr = second.until("leaves Queued once admitted", func(p pluginsCore.PhaseInfo) bool { return p.Phase() != pluginsCore.PhaseQueued })
+		t.Logf("second: admitted, %v", tr.Info().Phase())
+		first.logHistory()
+		second.logHistory()
+	})
+
 	final := counter.snapshot()
 	t.Logf("Workload reader: %d requests in all (%s); test took %s", final.total, final.describe(), time.Since(begin).Round(time.Millisecond))
+}
+
+// kueueSparkJob is sparkJob with its memory sizes in lower case ("1000m",
+// as valid to Spark as "1000M"): Kueue v0.17 converts them with
+// spark-operator v2.5's ConvertJavaMemoryStringToK8sMemoryString, which
+// matches the unit case-insensitively but trims it case-sensitively, so
+// "1000M" becomes "1000MMi", fails to parse, and Kueue never creates a
+// Workload (the application would stay suspended).
+func kueueSparkJob() *plugins.SparkJob {
+	job := sparkJob()
+	for k, v := range job.GetSparkConf() {
+		if strings.HasSuffix(k, ".memory") {
+			job.SparkConf[k] = strings.ToLower(v)
+		}
+	}
+	return job
+}
+
+// workloadCPU is the cpu a Workload asks for in all: each pod set's count
+// times its pod's container requests.
+func workloadCPU(t *testing.T, wl *unstructured.Unstructured) string {
+	t.Helper()
+	sets, _, err := unstructured.NestedSlice(wl.Object, "spec", "podSets")
+	if err != nil || len(sets) == 0 {
+		t.Fatalf("Workload %s has no pod sets (%v)", wl.GetName(), err)
+	}
+	total := resource.Quantity{}
+	var parts []string
+	for _, raw := range sets {
+		ps := &unstructured.Unstructured{Object: raw.(map[string]any)}
+		count, _, _ := unstructured.NestedInt64(ps.Object, "count")
+		containers, _, _ := unstructured.NestedSlice(ps.Object, "template", "spec", "containers")
+		pod := resource.Quantity{}
+		for _, c := range containers {
+			cpu, _, _ := unstructured.NestedString(c.(map[string]any), "resources", "requests", "cpu")
+			if cpu == "" {
+				cpu, _, _ = unstructured.NestedString(c.(map[string]any), "resources", "limits", "cpu")
+			}
+			if cpu != "" {
+				pod.Add(resource.MustParse(cpu))
+			}
+		}
+		for range count {
+			total.Add(pod)
+		}
+		name, _, _ := unstructured.NestedString(ps.Object, "name")
+		parts = append(parts, fmt.Sprintf("%s %d×%s", name, count, pod.String()))
+	}
+	t.Logf("Workload %s asks for %s cpu (%s): the ClusterQueue's cpu quota", wl.GetName(), total.String(), strings.Join(parts, ", "))
+	return total.String()
+}
+
+// asSparkOperator plays spark-operator (none runs here): it sets the
+// application's state, and waits until the manager's informer has seen it.
+func (e *queuedTask) asSparkOperator(app *sparkv1beta2.SparkApplication, state sparkv1beta2.ApplicationStateType) {
+	e.t.Helper()
+	e.writeStatus(app, func() {
+		app.Status.AppState.State = state
+		if app.Status.DriverInfo.PodName == "" {
+			app.Status.DriverInfo.PodName = e.key().Name + "-driver"
+		}
+	})
+}
+
+// asTrainingOperator plays the Training Operator (none runs here): it
+// adds condition to the job's status, with its replicas active (Running)
+// or succeeded, and waits until the manager's informer has seen it.
+func (e *queuedTask) asTrainingOperator(job *kubeflowv1.PyTorchJob, condition kubeflowv1.JobConditionType) {
+	e.t.Helper()
+	e.writeStatus(job, func() {
+		now := metav1.Now()
+		if job.Status.StartTime == nil {
+			job.Status.StartTime = &now
+		}
+		job.Status.Conditions = append(job.Status.Conditions, kubeflowv1.JobCondition{
+			Type: condition, Status: corev1.ConditionTrue, Reason: "PyTorchJob" + string(condition),
+			LastUpdateTime: now, LastTransitionTime: now,
+		})
+		if condition == kubeflowv1.JobRunning {
+			for i := range job.Status.Conditions {
+				if job.Status.Conditions[i].Type == kubeflowv1.JobCreated {
+					job.Status.Conditions[i].Status = corev1.ConditionTrue
+				}
+			}
+		}
+		job.Status.ReplicaStatuses = map[kubeflowv1.ReplicaType]*kubeflowv1.ReplicaStatus{}
+		for rt, spec := range job.Spec.PyTorchReplicaSpecs {
+			n := int32(1)
+			if spec.Replicas != nil {
+				n = *spec.Replicas
+			}
+			st := &kubeflowv1.ReplicaStatus{Active: n}
+			if condition == kubeflowv1.JobSucceeded {
+				st = &kubeflowv1.ReplicaStatus{Succeeded: n}
+				job.Status.CompletionTime = &now
+			}
+			job.Status.ReplicaStatuses[rt] = st
+		}
+	})
 }
 
 // withQueueingConfig sets fields of the plugins.queueing section (by
@@ -446,7 +633,8 @@ func (q kueueRun) waitUnsuspended(e *execution) {
 			return false, fmt.Errorf("%s is gone", e.key())
 		}
 		s, _, _ := unstructured.NestedBool(u.Object, "spec", "suspend")
-		return !s, nil
+		rp, _, _ := unstructured.NestedBool(u.Object, "spec", "runPolicy", "suspend")
+		return !s && !rp, nil
 	})
 }
 
@@ -483,8 +671,21 @@ func (e *queuedTask) checkQueueLabels(priority string) {
 	if got := u.GetLabels()[testenv.KueuePriorityClassLabel]; got != priority {
 		e.t.Errorf("%s: label %s = %q, want %q", e.key(), testenv.KueuePriorityClassLabel, got, priority)
 	}
-	if built, ok := e.rec.last().(*rayv1.RayJob); !ok || !built.Spec.Suspend {
-		e.t.Errorf("%s: the plugin did not build the RayJob suspended", e.key())
+	switch built := e.rec.last().(type) {
+	case *rayv1.RayJob:
+		if !built.Spec.Suspend {
+			e.t.Errorf("%s: the plugin did not build the RayJob suspended", e.key())
+		}
+	case *kubeflowv1.PyTorchJob:
+		if built.Spec.RunPolicy.Suspend == nil || !*built.Spec.RunPolicy.Suspend {
+			e.t.Errorf("%s: the plugin did not build the PyTorchJob suspended", e.key())
+		}
+	case *sparkv1beta2.SparkApplication:
+		if built.Spec.Suspend == nil || !*built.Spec.Suspend {
+			e.t.Errorf("%s: the plugin did not build the SparkApplication suspended", e.key())
+		}
+	default:
+		e.t.Errorf("%s: the plugin built a %T", e.key(), built)
 	}
 }
 
