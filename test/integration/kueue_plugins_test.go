@@ -201,8 +201,12 @@ func TestQueueingThroughPluginManager(t *testing.T) {
 			return testenv.ConditionIs(wl, testenv.WorkloadQuotaReserved, metav1.ConditionFalse)
 		})
 		t.Logf("low's Workload once requeued:\n%s", testenv.DescribeConditions(wl))
-		tr = low.until("still Queued with a Kueue reason", func(p pluginsCore.PhaseInfo) bool {
-			return p.Phase() == pluginsCore.PhaseQueued && strings.Contains(reasonOf(p), "Kueue")
+		// Kueue keeps Evicted True once it requeues; the reason then gives
+		// the why and the current wait (pending quota) both.
+		tr = low.until("Queued, requeued and waiting for quota", func(p pluginsCore.PhaseInfo) bool {
+			r := reasonOf(p)
+			return p.Phase() == pluginsCore.PhaseQueued && strings.Contains(r, "evicted the job (Preempted) and requeued it") &&
+				strings.Contains(r, "insufficient unused quota for cpu")
 		})
 		t.Logf("low: requeued, version %d, reason %q", tr.Info().Version(), reasonOf(tr.Info()))
 		low.logHistory()
@@ -211,8 +215,8 @@ func TestQueueingThroughPluginManager(t *testing.T) {
 
 	t.Run("SparkQuotaFitsOne", func(t *testing.T) {
 		q := q.with(t)
-		first := &queuedTask{execution: kfExecution(t, h, "spark", sparkTask(t, kueueSparkJob()), nil), q: q}
-		second := &queuedTask{execution: kfExecution(t, h, "spark", sparkTask(t, kueueSparkJob()), nil), q: q}
+		first := &queuedTask{execution: kfExecution(t, h, "spark", sparkTask(t, sparkJob()), nil), q: q}
+		second := &queuedTask{execution: kfExecution(t, h, "spark", sparkTask(t, sparkJob()), nil), q: q}
 
 		// The quota is what Kueue counts for one SparkApplication of ours
 		// (driver and executors, as Kueue's integration derives them): read
@@ -289,22 +293,6 @@ func TestQueueingThroughPluginManager(t *testing.T) {
 
 	final := counter.snapshot()
 	t.Logf("Workload reader: %d requests in all (%s); test took %s", final.total, final.describe(), time.Since(begin).Round(time.Millisecond))
-}
-
-// kueueSparkJob is sparkJob with its memory sizes in lower case ("1000m",
-// as valid to Spark as "1000M"): Kueue v0.17 converts them with
-// spark-operator v2.5's ConvertJavaMemoryStringToK8sMemoryString, which
-// matches the unit case-insensitively but trims it case-sensitively, so
-// "1000M" becomes "1000MMi", fails to parse, and Kueue never creates a
-// Workload (the application would stay suspended).
-func kueueSparkJob() *plugins.SparkJob {
-	job := sparkJob()
-	for k, v := range job.GetSparkConf() {
-		if strings.HasSuffix(k, ".memory") {
-			job.SparkConf[k] = strings.ToLower(v)
-		}
-	}
-	return job
 }
 
 // workloadCPU is the cpu a Workload asks for in all: each pod set's count

@@ -22,8 +22,19 @@ var (
 // executor set at run time.
 const keyDynamicAllocation = "spark.dynamicAllocation.enabled"
 
-// Suspend creates the application suspended.
-func (j *job) Suspend(app *sparkv1beta2.SparkApplication) { app.Spec.Suspend = ptr(true) }
+// Suspend creates the application suspended, with its memory sizes in the
+// lower-case units Kueue can read: Kueue v0.17 converts them with
+// spark-operator's helper, which turns "1000M" into "1000MMi", fails to
+// parse it and never makes a Workload, so the task would wait forever.
+// Spark reads JVM sizes case-insensitively, so nothing else changes.
+func (j *job) Suspend(app *sparkv1beta2.SparkApplication) {
+	app.Spec.Suspend = ptr(true)
+	for _, m := range []**string{&app.Spec.Driver.Memory, &app.Spec.Driver.MemoryLimit, &app.Spec.Executor.Memory, &app.Spec.Executor.MemoryLimit} {
+		if *m != nil {
+			*m = ptr(strings.ToLower(**m))
+		}
+	}
+}
 
 // Suspended reports whether the application is held.
 func (j *job) Suspended(app *sparkv1beta2.SparkApplication) bool {

@@ -162,6 +162,18 @@ func TestKueuePlacementOnEveryKind(t *testing.T) {
 		})
 	}
 
+	t.Run("spark memory sizes in units Kueue parses", func(t *testing.T) {
+		obj, err := build(t, spark.PluginID, task(t, spark.TaskType, nil, &plugins.SparkJob{MainApplicationFile: "local:///app.py",
+			SparkConf: map[string]string{"spark.driver.memory": "1000M", "spark.executor.memory": "2G"}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		app := obj.(*sparkv1beta2.SparkApplication)
+		if *app.Spec.Driver.Memory != "1000m" || *app.Spec.Executor.Memory != "2g" {
+			t.Fatalf("memory %q / %q, want lower-case units", *app.Spec.Driver.Memory, *app.Spec.Executor.Memory)
+		}
+	})
+
 	t.Run("execution label wins", func(t *testing.T) {
 		tk := tasks(t)["ray"]
 		tk.Labels = map[string]string{queueing.KueueQueueLabel: "by-hand"}

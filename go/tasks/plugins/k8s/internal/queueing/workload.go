@@ -174,6 +174,11 @@ func (s WorkloadState) Reason() string {
 		return withMessage(fmt.Sprintf("Kueue: workload %s finished", s.Name), s.Condition("Finished"))
 	case s.is("Evicted"):
 		c := s.Condition("Evicted")
+		// Kueue keeps Evicted once it requeues the job: then the current
+		// wait (pending quota) is what the user needs, after the why.
+		if qr := s.Condition("QuotaReserved"); s.is("Requeued") && qr.Status == "False" && strings.TrimSpace(qr.Message) != "" {
+			return withMessage(fmt.Sprintf("Kueue evicted the job (%s) and requeued it; waiting in queue %q (%s)", orDefault(c.Reason, "Evicted"), q, orDefault(qr.Reason, "Pending")), qr)
+		}
 		return withMessage(fmt.Sprintf("Kueue evicted the job (%s); back in queue %q", orDefault(c.Reason, "Evicted"), q), c)
 	case s.is("Admitted"):
 		return fmt.Sprintf("Kueue admitted the job to ClusterQueue %q; starting", s.ClusterQueue)

@@ -61,6 +61,9 @@ func TestWorkloadReason(t *testing.T) {
 		{"evicted by preemption", workload("w", "u", now, cond("QuotaReserved", "False", "Pending", ""), cond("Admitted", "False", "NoReservation", ""),
 			cond("Evicted", "True", "Preempted", "Preempted to accommodate a workload (UID: x) due to prioritization in the ClusterQueue")),
 			`Kueue evicted the job (Preempted); back in queue "team": Preempted to accommodate a workload (UID: x) due to prioritization in the ClusterQueue`},
+		{"evicted and requeued: the current wait", workload("w", "u", now, cond("QuotaReserved", "False", "Pending", pendingMsg),
+			cond("Evicted", "True", "Preempted", "Preempted to accommodate a workload"), cond("Requeued", "True", "Preempted", "")),
+			`Kueue evicted the job (Preempted) and requeued it; waiting in queue "team" (Pending): ` + pendingMsg},
 		{"finished", workload("w", "u", now, cond("Finished", "True", "Succeeded", "Job finished successfully")),
 			"Kueue: workload w finished: Job finished successfully"},
 		{"malformed conditions read as none", &unstructured.Unstructured{Object: map[string]any{
